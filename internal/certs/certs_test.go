@@ -167,4 +167,3 @@ func TestKeyLog(t *testing.T) {
 		}
 	}
 }
-

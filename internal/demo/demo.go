@@ -94,6 +94,14 @@ func New(name, about string, m Modes) *Program {
 // that suit a human (the course's pacing) over those that suit a fast run.
 func (p *Program) Serving() bool { return p.serve != "" }
 
+// IsSet reports whether the flag called name was given on the command line,
+// so a demo can choose a different default for -serve.
+func (p *Program) IsSet(name string) bool {
+	set := false
+	p.Flags.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 // Main parses os.Args, runs the chosen mode and exits with its status.
 func (p *Program) Main() {
 	ctx, stop := signal.NotifyContext(context.Background(),
@@ -128,9 +136,9 @@ func (p *Program) Run(ctx context.Context, args []string,
 	if p.quiet {
 		out = nil
 	}
-	tl := timeline.New(out)
-	switch {
-	case p.serve != "":
+	if p.serve != "" {
+		// A server runs until interrupted: print, keep no history.
+		tl := timeline.Stream(out)
 		tl.Note(p.Name, "serving on %s; Ctrl-C to stop", p.serve)
 		if err := p.modes.Serve(ctx, p.serve, tl); err != nil {
 			fmt.Fprintf(stderr, "FAIL %s: %v\n", p.Name, err)
@@ -138,15 +146,15 @@ func (p *Program) Run(ctx context.Context, args []string,
 		}
 		tl.Note(p.Name, "stopped")
 		return 0
-	case p.connect != "":
-		return p.bounded(ctx, tl, stderr, func(ctx context.Context) error {
-			return p.modes.Connect(ctx, p.connect, tl)
-		})
-	default:
-		return p.bounded(ctx, tl, stderr, func(ctx context.Context) error {
-			return p.modes.Scenario(ctx, tl)
-		})
 	}
+	tl := timeline.New(out)
+	run := func(ctx context.Context) error { return p.modes.Scenario(ctx, tl) }
+	if p.connect != "" {
+		run = func(ctx context.Context) error {
+			return p.modes.Connect(ctx, p.connect, tl)
+		}
+	}
+	return p.bounded(ctx, tl, stderr, run)
 }
 
 // bounded runs f under the -timeout and reports the outcome. A function

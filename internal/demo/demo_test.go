@@ -173,3 +173,18 @@ func TestRaiseFileLimit(t *testing.T) {
 		t.Errorf("got %d, %v; want at least 1024", got, err)
 	}
 }
+
+func TestIsSet(t *testing.T) {
+	p := New("t", "about", Modes{Scenario: func(context.Context, *timeline.Timeline) error {
+		return nil
+	}})
+	p.Flags.Duration("tick", time.Second, "")
+	p.Flags.Duration("poll", time.Second, "")
+	if code := p.Run(context.Background(), []string{"-tick", "3s"}, io.Discard, io.Discard); code != 0 {
+		t.Fatalf("got code %d", code)
+	}
+	if !p.IsSet("tick") || p.IsSet("poll") {
+		t.Errorf("got IsSet(tick)=%v IsSet(poll)=%v, want true false",
+			p.IsSet("tick"), p.IsSet("poll"))
+	}
+}

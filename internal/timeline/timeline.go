@@ -51,6 +51,7 @@ type Timeline struct {
 	mu      sync.Mutex
 	start   time.Time
 	w       io.Writer
+	noKeep  bool // print only; see Stream
 	events  []Event
 	dropped int
 }
@@ -63,6 +64,13 @@ func New(w io.Writer) *Timeline {
 
 // Quiet returns a timeline that records events without printing them.
 func Quiet() *Timeline { return New(nil) }
+
+// Stream returns a timeline that prints to w (nothing if w is nil) and
+// keeps no history, for servers that run until interrupted: their memory
+// stays what the server itself uses.
+func Stream(w io.Writer) *Timeline {
+	return &Timeline{start: time.Now(), w: w, noKeep: true}
+}
 
 // Start reports when the timeline began.
 func (t *Timeline) Start() time.Time { return t.start }
@@ -92,6 +100,12 @@ func (t *Timeline) add(e Event) Event {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e.At = time.Since(t.start)
+	if t.noKeep {
+		if t.w != nil {
+			io.WriteString(t.w, e.String()+"\n")
+		}
+		return e
+	}
 	if len(t.events) == maxEvents {
 		n := copy(t.events, t.events[maxEvents/2:])
 		t.events = t.events[:n]

@@ -59,6 +59,18 @@ func TestQuietRecordsOnly(t *testing.T) {
 	}
 }
 
+func TestStreamKeepsNothing(t *testing.T) {
+	var buf bytes.Buffer
+	tl := Stream(&buf)
+	tl.Note("server", "listening")
+	if n := len(tl.Events()); n != 0 {
+		t.Errorf("got %d events kept, want 0", n)
+	}
+	if !strings.Contains(buf.String(), "listening") {
+		t.Errorf("got %q printed", buf.String())
+	}
+}
+
 func TestConcurrentUse(t *testing.T) {
 	tl := Quiet()
 	var wg sync.WaitGroup
