@@ -8,13 +8,13 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"backend-protocols/01-patterns/sse/eventsource"
 	"backend-protocols/internal/demo"
+	"backend-protocols/internal/leak"
 	"backend-protocols/internal/timeline"
 )
 
@@ -119,21 +119,23 @@ func TestLeavingLeaksNothing(t *testing.T) {
 	h, base := startHub(t, cfg)
 	tr := &http.Transport{}
 	hc := &http.Client{Transport: tr}
-	before := runtime.NumGoroutine()
 	for range 20 {
 		c := newStreamClient("c", hc, base+"/stream", timeline.Quiet())
 		if _, _, err := c.connect(context.Background(), 1); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if n := h.streams.Load(); n > 20 {
+		t.Fatalf("got %d streams open", n)
+	}
 	tr.CloseIdleConnections()
+	left := leak.Gone(5*time.Second, "net/http.(*conn).serve", "(*hub).stream")
 	err := waitFor(5*time.Second, func() bool {
-		return h.streams.Load() == 0 && h.sessionCount() == 0 &&
-			runtime.NumGoroutine() <= before
+		return h.streams.Load() == 0 && h.sessionCount() == 0
 	})
-	if err != nil {
-		t.Errorf("got %d streams, %d sessions, %d goroutines (was %d): %v",
-			h.streams.Load(), h.sessionCount(), runtime.NumGoroutine(), before, err)
+	if err != nil || len(left) > 0 {
+		t.Errorf("got %d streams, %d sessions after every client left (%v); still serving:\n%s",
+			h.streams.Load(), h.sessionCount(), err, strings.Join(left, "\n\n"))
 	}
 }
 
