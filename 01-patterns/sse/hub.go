@@ -163,6 +163,19 @@ func (h *hub) close() {
 	}
 }
 
+// eventsMade reports how many events a live session has made so far.
+func (h *hub) eventsMade(sid string) (int, bool) {
+	h.mu.Lock()
+	s := h.sessions[sid]
+	h.mu.Unlock()
+	if s == nil {
+		return 0, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.next, true
+}
+
 // sessionCount reports how many sessions are alive.
 func (h *hub) sessionCount() int {
 	h.mu.Lock()

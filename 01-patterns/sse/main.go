@@ -39,7 +39,7 @@ import (
 // and what -serve uses unless a flag says otherwise.
 var (
 	fast = config{Tick: 25 * time.Millisecond, KeepAlive: 100 * time.Millisecond,
-		Retry: 50 * time.Millisecond, Buffer: 8, Grace: 600 * time.Millisecond,
+		Retry: 50 * time.Millisecond, Buffer: 8, Grace: time.Second,
 		MaxSessions: 20000, WriteLimit: 10 * time.Second}
 	course = config{Tick: time.Second, KeepAlive: 15 * time.Second,
 		Retry: time.Second, Buffer: 64, Grace: 30 * time.Second,
