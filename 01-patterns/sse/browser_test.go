@@ -19,7 +19,11 @@ func TestBrowserEventSource(t *testing.T) {
 	if _, err := browser.Path(); err != nil {
 		t.Skip(err)
 	}
-	h := newHub(fast, timeline.Quiet())
+	// A browser may take its time to reconnect; keep enough events that
+	// none is lost meanwhile, so any gap is a bug.
+	cfg := fast
+	cfg.Buffer = 1000
+	h := newHub(cfg, timeline.Quiet())
 	defer h.close()
 	reports := make(chan []byte, 1)
 	srv, err := newServer(h, reports, nil)

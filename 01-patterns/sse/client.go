@@ -115,3 +115,16 @@ func (c *streamClient) follow(ctx context.Context, n int) ([]received, []time.Du
 		waits = append(waits, time.Since(ended))
 	}
 }
+
+// connect follows the event stream at addr ("host:port" means
+// http://host:port/stream; a URL is used as it is) until n events arrived.
+func connect(ctx context.Context, tl *timeline.Timeline, addr string, n int) error {
+	url := addr
+	if !strings.Contains(addr, "://") {
+		url = "http://" + addr + "/stream"
+	}
+	c := newStreamClient("client", &http.Client{}, url, tl)
+	evs, waits, err := c.follow(ctx, n)
+	tl.Printf("%d events, %d reconnects", len(evs), len(waits))
+	return err
+}

@@ -19,7 +19,9 @@
 //	curl -N -H 'Last-Event-ID: <id from above>' http://127.0.0.1:8888/stream
 //	open http://127.0.0.1:8888/ in a browser
 //
-// With -tls it serves HTTPS (HTTP/2 and HTTP/1.1) with a certificate from
+// -connect reads events from any event-stream server (ADDR, or a full
+// URL) the way a browser's EventSource does, reconnecting with
+// Last-Event-ID when the stream ends. With -tls it serves HTTPS (HTTP/2 and HTTP/1.1) with a certificate from
 // an in-memory CA and prints where it wrote the CA certificate for curl
 // --cacert.
 package main
@@ -49,6 +51,7 @@ var (
 func main() {
 	cfg := fast
 	useTLS := false
+	events := 10
 	var p *demo.Program
 	p = demo.New("sse",
 		"Server-sent events with per-client counters, Last-Event-ID resume, HTTP/1.1 and HTTP/2.",
@@ -90,6 +93,9 @@ func main() {
 					scheme, ln.Addr(), cfg.Tick)
 				return serve(ctx, ln, tl, cfg, ca)
 			},
+			Connect: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
+				return connect(ctx, tl, addr, events)
+			},
 		})
 	p.Flags.DurationVar(&cfg.Tick, "tick", cfg.Tick, "time between events (default 1s with -serve)")
 	p.Flags.DurationVar(&cfg.KeepAlive, "keepalive", cfg.KeepAlive,
@@ -101,5 +107,7 @@ func main() {
 	p.Flags.IntVar(&cfg.Buffer, "buffer", cfg.Buffer,
 		"events kept per session for replay (default 64 with -serve)")
 	p.Flags.BoolVar(&useTLS, "tls", false, "with -serve, serve HTTPS with HTTP/2")
+	p.Flags.IntVar(&events, "events", events,
+		"with -connect, how many events to read (reconnecting as EventSource does)")
 	p.Main()
 }

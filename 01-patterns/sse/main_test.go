@@ -250,6 +250,45 @@ func TestCurl(t *testing.T) {
 	}
 }
 
+// TestKeepAlive: an idle stream gets comment lines, which a client's
+// decoder skips, so proxies do not time the connection out.
+func TestKeepAlive(t *testing.T) {
+	cfg := fast
+	cfg.Tick, cfg.KeepAlive = time.Hour, 20*time.Millisecond
+	_, base := startHub(t, cfg)
+	resp, err := http.Get(base + "/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	comments := 0
+	for comments < 3 {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == ": keep-alive\n" {
+			comments++
+		} else if strings.HasPrefix(line, "data:") {
+			t.Fatalf("got %q on a stream with no events due", line)
+		}
+	}
+}
+
+// TestConnectMode drives the server with -connect's client.
+func TestConnectMode(t *testing.T) {
+	_, base := startHub(t, fast)
+	tl := timeline.Quiet()
+	if err := connect(context.Background(), tl, strings.TrimPrefix(base, "http://"), 3); err != nil {
+		t.Fatal(err)
+	}
+	got := tl.Find(func(e timeline.Event) bool { return e.To == "client" && strings.HasPrefix(e.Text, "id: ") })
+	if len(got) != 3 {
+		t.Errorf("got %d events, want 3", len(got))
+	}
+}
+
 // waitFor polls cond until it holds or d passes.
 func waitFor(d time.Duration, cond func() bool) error {
 	deadline := time.Now().Add(d)
