@@ -1,0 +1,48 @@
+package lb
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+)
+
+// Sink is a TCP server for showing half-close: it reads until the client
+// shuts down its write side, then writes "NAME read N bytes\n" and
+// closes. Through a proxy that does not pass the FIN on, the client waits
+// for that line for ever.
+type Sink struct {
+	Name, Addr string
+
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// StartSink starts a sink called name on a fresh loopback port.
+func StartSink(name string) (*Sink, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	s := &Sink{Name: name, Addr: ln.Addr().String(), stop: stop,
+		done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		ServeTCP(ctx, ln, func(_ context.Context, c net.Conn) {
+			n, err := io.Copy(io.Discard, c)
+			if err != nil {
+				return // reset, or closed by Close: nobody to answer
+			}
+			fmt.Fprintf(c, "%s read %d bytes\n", name, n)
+		})
+	}()
+	return s, nil
+}
+
+// Close stops the sink and ends its connections.
+func (s *Sink) Close() error {
+	s.stop()
+	<-s.done
+	return nil
+}
