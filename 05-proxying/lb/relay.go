@@ -76,9 +76,9 @@ func oneWay(copy Copier, dst, src net.Conn, closeBoth func()) (int64, error) {
 		return n, err
 	}
 	if cw, ok := dst.(interface{ CloseWrite() error }); ok {
-		if err := cw.CloseWrite(); err != nil {
+		if cw.CloseWrite() != nil {
+			// dst's peer is gone already: nothing left to tell it.
 			closeBoth()
-			return n, err
 		}
 		return n, nil
 	}
