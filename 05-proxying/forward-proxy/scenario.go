@@ -201,8 +201,9 @@ func tunnel(ctx context.Context, tl *timeline.Timeline, c *http.Client, o *origi
 	res.HTTPSVerified = resp.TLS.PeerCertificates[0].DNSNames[0]
 	tl.Send("bank", "client", "%s from %s over %s, certificate for %s verified end to end",
 		resp.Status, res.HTTPSAnswer, resp.Proto, res.HTTPSVerified)
+	// The proxy reports the tunnel when both ends have closed: wait for it.
 	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && !strings.Contains(lastText(tl), "tunnel to") {
+	for time.Now().Before(deadline) && !saidSince(tl, events, "tunnel to") {
 		time.Sleep(time.Millisecond)
 	}
 	for _, e := range tl.Events()[events:] {
@@ -213,12 +214,14 @@ func tunnel(ctx context.Context, tl *timeline.Timeline, c *http.Client, o *origi
 	return nil
 }
 
-func lastText(tl *timeline.Timeline) string {
-	ev := tl.Events()
-	if len(ev) == 0 {
-		return ""
+// saidSince reports whether an event from index from on mentions text.
+func saidSince(tl *timeline.Timeline, from int, text string) bool {
+	for _, e := range tl.Events()[from:] {
+		if strings.Contains(e.Text, text) {
+			return true
+		}
 	}
-	return ev[len(ev)-1].Text
+	return false
 }
 
 // rawRequest sends text to the proxy on a fresh connection and returns

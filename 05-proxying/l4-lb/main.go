@@ -69,6 +69,8 @@ func main() {
 		"with -serve: splice (io.Copy) or user (a read and write loop), to compare")
 	p.Flags.BoolVar(&sc.TLS, "tls", false,
 		"with -serve: backends speak HTTPS, passed through and routed by server name")
+	p.Flags.BoolVar(&sc.Quiet, "quiet-conns", false,
+		"with -serve: no line per connection (for load tests)")
 	p.Flags.DurationVar(&cfg.Health, "health", cfg.Health,
 		"health check interval (default 1s with -serve)")
 	p.Main()

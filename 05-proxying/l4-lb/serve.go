@@ -20,6 +20,7 @@ type serveConfig struct {
 	Copy   string // splice or user
 	TLS    bool
 	Health time.Duration
+	Quiet  bool      // no line per connection (for load tests)
 	CA     *certs.CA // with TLS: the CA to issue from; a new one if nil
 }
 
@@ -74,7 +75,7 @@ func serve(ctx context.Context, ln net.Listener, tl *timeline.Timeline, sc serve
 		tl.Note(name, "listening on %s", b.URL())
 	}
 	pool := newPool(sc.Policy, bs)
-	bal := &balancer{name: "l4-lb", pool: pool, copy: copy, tl: tl, verbose: true}
+	bal := &balancer{name: "l4-lb", pool: pool, copy: copy, tl: tl, verbose: !sc.Quiet}
 	if ca != nil {
 		bal.byName = map[string]*lb.Pool{}
 		for _, t := range pool.Targets {

@@ -82,6 +82,7 @@ func newBalancer(name string, routes []route, tl *timeline.Timeline) *balancer {
 		ModifyResponse: b.modifyResponse,
 		ErrorHandler:   b.errorHandler,
 		ErrorLog:       log.New(io.Discard, "", 0),
+		BufferPool:     &lb.BufferPool{},
 	}
 	return b
 }

@@ -67,6 +67,8 @@ func main() {
 	p.Flags.StringVar(&policy, "policy", "round-robin", "with -serve: round-robin or least-conn")
 	p.Flags.BoolVar(&sc.Sticky, "sticky", false, "with -serve: pin clients to a backend with a cookie")
 	p.Flags.BoolVar(&sc.TLS, "tls", false, "with -serve: serve HTTPS with HTTP/2")
+	p.Flags.BoolVar(&sc.Quiet, "quiet-requests", false,
+		"with -serve: no line per request (for load tests)")
 	p.Flags.DurationVar(&cfg.Health, "health", cfg.Health,
 		"health check interval (default 1s with -serve)")
 	p.Main()

@@ -20,6 +20,7 @@ type serveConfig struct {
 	Sticky bool
 	TLS    bool
 	Health time.Duration
+	Quiet  bool      // no line per request (for load tests)
 	CA     *certs.CA // with TLS: the CA to issue from; a new one if nil
 }
 
@@ -54,7 +55,7 @@ func serve(ctx context.Context, ln net.Listener, tl *timeline.Timeline, sc serve
 	}
 	ts := targets(bs)
 	b := newBalancer("l7-lb", courseRoutes(ts, sc.Policy), tl)
-	b.sticky, b.verbose = sc.Sticky, true
+	b.sticky, b.verbose = sc.Sticky, !sc.Quiet
 	defer b.close()
 	hc := &http.Client{Timeout: sc.Health}
 	defer hc.CloseIdleConnections()

@@ -103,3 +103,15 @@ func TestParsePolicy(t *testing.T) {
 		t.Error("ParsePolicy(random): got no error")
 	}
 }
+
+func TestBufferPool(t *testing.T) {
+	var p BufferPool
+	b := p.Get()
+	if len(b) != 32<<10 {
+		t.Fatalf("got %d bytes, want 32 KiB", len(b))
+	}
+	p.Put(b)
+	if b2 := p.Get(); len(b2) != 32<<10 {
+		t.Errorf("after Put: got %d bytes", len(b2))
+	}
+}

@@ -62,7 +62,8 @@ func newProxy(pool *lb.Pool, timeout time.Duration, tl *timeline.Timeline) (*htt
 			tl.Note("proxy", "%s %s: %v: %d", r.Method, r.URL.Path, shortErr(err), code)
 			http.Error(w, http.StatusText(code), code)
 		},
-		ErrorLog: log.New(io.Discard, "", 0),
+		ErrorLog:   log.New(io.Discard, "", 0),
+		BufferPool: &lb.BufferPool{},
 	}
 	return rp, tr
 }
