@@ -13,7 +13,6 @@
 package proxying
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -23,11 +22,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,82 +38,6 @@ type target struct {
 	name string
 	url  string
 	pids []int
-}
-
-// child is a demo running with -serve in its own process.
-type child struct {
-	cmd   *exec.Cmd
-	addrs map[string]string // actor -> address it listens on
-	done  chan struct{}
-}
-
-// listening matches a -serve line such as
-// "    +0.3ms  b1                 listening on http://127.0.0.1:4000".
-var listening = regexp.MustCompile(`^\s*\+[0-9.]+ms\s+(\S+)\s+listening on (?:[a-z]+://)?([0-9.]+:[0-9]+)`)
-
-// startChild runs bin with args and waits until every actor in want has
-// said where it listens. It is stopped (SIGINT, then SIGKILL) when the
-// test ends.
-func startChild(tb testing.TB, bin string, want []string, args ...string) *child {
-	tb.Helper()
-	cmd := exec.Command(bin, args...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	c := &child{cmd: cmd, addrs: map[string]string{}, done: make(chan struct{})}
-	var mu sync.Mutex
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		signalled := false
-		for sc.Scan() {
-			m := listening.FindStringSubmatch(sc.Text())
-			if m == nil {
-				continue
-			}
-			mu.Lock()
-			c.addrs[m[1]] = m[2]
-			all := !signalled
-			for _, w := range want {
-				all = all && c.addrs[w] != ""
-			}
-			mu.Unlock()
-			if all {
-				signalled = true
-				close(ready)
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	go func() {
-		cmd.Wait()
-		close(c.done)
-	}()
-	tb.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-c.done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-c.done
-		}
-	})
-	select {
-	case <-ready:
-	case <-c.done:
-		tb.Fatalf("%s exited before listening: %s", filepath.Base(bin), stderr.String())
-	case <-time.After(30 * time.Second):
-		tb.Fatalf("%s never said where it listens", filepath.Base(bin))
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	return c
 }
 
 // cpuTime reads the user and system time of processes from /proc/PID/stat.
@@ -233,20 +154,20 @@ func newRig(tb testing.TB) *rig {
 	l4 := crowd.Build(tb, "./l4-lb")
 	l7 := crowd.Build(tb, "./l7-lb")
 	backends := []string{"b1", "b2", "b3"}
-	c4 := startChild(tb, l4, append(backends, "l4-lb"),
+	c4, a4 := crowd.StartActors(tb, l4, append([]string{"l4-lb"}, backends...),
 		"-serve", "127.0.0.1:0", "-quiet-conns")
-	c4u := startChild(tb, l4, append(backends, "l4-lb"),
+	c4u, a4u := crowd.StartActors(tb, l4, []string{"l4-lb"},
 		"-serve", "127.0.0.1:0", "-quiet-conns", "-copy", "user")
-	c7 := startChild(tb, l7, append(backends, "l7-lb"),
+	c7, a7 := crowd.StartActors(tb, l7, []string{"l7-lb"},
 		"-serve", "127.0.0.1:0", "-quiet-requests")
-	p4, p4u, p7 := c4.cmd.Process.Pid, c4u.cmd.Process.Pid, c7.cmd.Process.Pid
-	direct := target{"direct", "http://" + c4.addrs["b1"], []int{p4}}
-	viaL4 := target{"l4-lb", "http://" + c4.addrs["l4-lb"], []int{p4}}
-	viaL4u := target{"l4-lb, user-space copy", "http://" + c4u.addrs["l4-lb"], []int{p4u}}
-	viaL7 := target{"l7-lb", "http://" + c7.addrs["l7-lb"], []int{p7}}
+	p4, p4u, p7 := c4.Pid(), c4u.Pid(), c7.Pid()
+	direct := target{"direct", "http://" + a4["b1"], []int{p4}}
+	viaL4 := target{"l4-lb", "http://" + a4["l4-lb"], []int{p4}}
+	viaL4u := target{"l4-lb, user-space copy", "http://" + a4u["l4-lb"], []int{p4u}}
+	viaL7 := target{"l7-lb", "http://" + a7["l7-lb"], []int{p7}}
 	r := &rig{requests: []target{direct, viaL4, viaL7},
 		bulk: []target{direct, viaL4, viaL4u, viaL7}}
-	pool := []string{c4.addrs["b1"], c4.addrs["b2"], c4.addrs["b3"]}
+	pool := []string{a4["b1"], a4["b2"], a4["b3"]}
 	if addr, pid := startHAProxy(tb, "tcp", pool); pid != 0 {
 		t := target{"haproxy (mode tcp)", "http://" + addr, []int{pid, p4}}
 		r.requests = append(r.requests, t)

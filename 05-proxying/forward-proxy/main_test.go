@@ -20,26 +20,13 @@ import (
 	"backend-protocols/internal/timeline"
 )
 
-func noLeaks(t *testing.T) {
-	t.Helper()
-	before, err := leak.FDs()
-	if err != nil {
-		t.Skipf("cannot count descriptors: %v", err)
-	}
-	t.Cleanup(func() {
-		left := leak.Gone(5*time.Second, "main.(*proxy)", "lb.Relay", "lb.ServeTCP",
-			"net/http.(*conn).serve", "net/http.(*persistConn)")
-		if len(left) > 0 {
-			t.Errorf("goroutines left:\n%s", strings.Join(left, "\n\n"))
-		}
-		if n, _ := leak.FDsAtMost(5*time.Second, before); n > before {
-			t.Errorf("got %d descriptors open, want %d as before the test", n, before)
-		}
-	})
-}
+// running names the goroutines that must all be gone when a test ends:
+// leak.Check also counts this process's descriptors before and after.
+var running = []string{"main.(*proxy)", "lb.Relay", "lb.ServeTCP",
+	"net/http.(*conn).serve", "net/http.(*persistConn)"}
 
 func TestScenario(t *testing.T) {
-	noLeaks(t)
+	leak.Check(t, running...)
 	res, err := scenario(context.Background(), timeline.Quiet())
 	if err != nil {
 		t.Fatal(err)
@@ -108,20 +95,9 @@ func TestScenario(t *testing.T) {
 // returns its address.
 func startServe(t *testing.T, sc serveConfig) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln, timeline.Quiet(), sc) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
+	return lb.ServeForTest(t, func(ctx context.Context, ln net.Listener) error {
+		return serve(ctx, ln, timeline.Quiet(), sc)
 	})
-	return ln.Addr().String()
 }
 
 func portOf(addr string) int {
@@ -137,7 +113,7 @@ func TestCurl(t *testing.T) {
 	if err != nil {
 		t.Skip("curl not installed")
 	}
-	noLeaks(t)
+	leak.Check(t, running...)
 	ca, err := certs.NewCA()
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +181,7 @@ func TestCurl(t *testing.T) {
 // TestBadInput: malformed requests, a dead or resetting origin, and a
 // client that vanishes in the middle of a tunnel.
 func TestBadInput(t *testing.T) {
-	noLeaks(t)
+	leak.Check(t, running...)
 	shop, err := lb.StartBackend("b1", lb.BackendOptions{})
 	if err != nil {
 		t.Fatal(err)

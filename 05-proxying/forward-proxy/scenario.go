@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -128,18 +127,14 @@ func scenario(ctx context.Context, tl *timeline.Timeline) (result, error) {
 	tl.Note("proxy", "listening on %s; allows loopback ports %v only", run.Addr, o.ports())
 	c := viaProxy(run.URL, ca)
 	defer closeIdle(c)
-	steps := []func() error{
+	if err := lb.Scenes(tl,
 		func() error { return plainHTTP(ctx, tl, c, o, &res) },
 		func() error { return tunnel(ctx, tl, c, o, &res) },
 		func() error { return refused(ctx, tl, run.Addr, o, &res) },
 		func() error { return auth(ctx, tl, ca, o, &res) },
 		func() error { return halfClose(ctx, tl, run.Addr, o, &res) },
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return res, err
-		}
-		tl.Printf("")
+	); err != nil {
+		return res, err
 	}
 	tl.Printf("== what the proxy could read")
 	tl.Printf("  %-22s %s", "http://", "method, full URL with query, every header (cookies, tokens), bodies")
@@ -147,29 +142,36 @@ func scenario(ctx context.Context, tl *timeline.Timeline) (result, error) {
 	return res, nil
 }
 
-// secrets are what a client sends that it would not want a proxy to read.
-func secrets(req *http.Request) {
+// secretGet sends a GET for target with what a client would not want a
+// proxy to read: a bearer token, a session cookie, a card number in the
+// query, and any extra headers.
+func secretGet(ctx context.Context, c *http.Client, target string, extra ...string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target+"/headers?card=4111-1111", nil)
+	if err != nil {
+		return nil, nil, err
+	}
 	req.Header.Set("Authorization", "Bearer tok-4242")
 	req.Header.Set("Cookie", "session=s3cr3t")
+	for i := 0; i+1 < len(extra); i += 2 {
+		req.Header.Set(extra[i], extra[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp, body, err
 }
 
 func plainHTTP(ctx context.Context, tl *timeline.Timeline, c *http.Client, o *origins, res *result) error {
 	tl.Printf("== http:// through the proxy: an absolute-form request it reads in full")
-	target := "http://" + localhost(o.shop.Addr) + "/headers?card=4111-1111"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return err
-	}
-	secrets(req)
-	req.Header.Set("Connection", "X-Trace")
-	req.Header.Set("X-Trace", "for the proxy only")
 	events := len(tl.Events())
-	resp, err := c.Do(req)
+	_, body, err := secretGet(ctx, c, "http://"+localhost(o.shop.Addr),
+		"Connection", "X-Trace", "X-Trace", "for the proxy only")
 	if err != nil {
 		return err
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	for _, e := range tl.Events()[events:] {
 		res.ProxySawHTTP = append(res.ProxySawHTTP, e.Text)
 	}
@@ -183,19 +185,11 @@ func plainHTTP(ctx context.Context, tl *timeline.Timeline, c *http.Client, o *or
 
 func tunnel(ctx context.Context, tl *timeline.Timeline, c *http.Client, o *origins, res *result) error {
 	tl.Printf("== https:// through the proxy: CONNECT, then bytes it cannot read")
-	target := "https://" + localhost(o.bank.Addr) + "/headers?card=4111-1111"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return err
-	}
-	secrets(req)
 	events := len(tl.Events())
-	resp, err := c.Do(req)
+	resp, _, err := secretGet(ctx, c, "https://"+localhost(o.bank.Addr))
 	if err != nil {
 		return err
 	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 	closeIdle(c) // ends the tunnel, so the proxy reports it
 	res.HTTPSAnswer = resp.Header.Get("X-Backend")
 	res.HTTPSVerified = resp.TLS.PeerCertificates[0].DNSNames[0]
@@ -322,19 +316,12 @@ func halfClose(ctx context.Context, tl *timeline.Timeline, addr string, o *origi
 		return fmt.Errorf("CONNECT to the sink: %s", resp.Status)
 	}
 	res.TunnelOpenedOK = true
-	n, err := io.Copy(c, io.LimitReader(strings.NewReader(strings.Repeat("x", 100000)), 100000))
+	tl.Send("client", "proxy", "100000 bytes through the tunnel, then FIN")
+	got, err := lb.HalfClose(c.(*net.TCPConn), br, 100000)
 	if err != nil {
 		return err
 	}
-	tl.Send("client", "proxy", "%d bytes through the tunnel, then FIN", n)
-	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
-		return err
-	}
-	got, err := io.ReadAll(br)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return err
-	}
-	res.HalfClose = string(got)
+	res.HalfClose = got
 	tl.Send("proxy", "client", "%q, then FIN", strings.TrimSpace(res.HalfClose))
 	return nil
 }

@@ -6,10 +6,9 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
+	"backend-protocols/05-proxying/lb"
 	"backend-protocols/internal/certs"
 	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
@@ -31,14 +30,9 @@ func serve(ctx context.Context, ln net.Listener, tl *timeline.Timeline, sc serve
 	ca := sc.CA
 	if ca == nil {
 		var err error
-		if ca, err = certs.NewCA(); err != nil {
+		if ca, err = lb.ServeCA(tl, "proxy", "forward-proxy-ca.pem"); err != nil {
 			return err
 		}
-		path := filepath.Join(os.TempDir(), "forward-proxy-ca.pem")
-		if err := os.WriteFile(path, ca.PEM(), 0o644); err != nil {
-			return err
-		}
-		tl.Note("proxy", "CA certificate written to %s (curl --cacert %s)", path, path)
 	}
 	o, err := startOrigins(ca)
 	if err != nil {

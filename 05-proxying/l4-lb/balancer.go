@@ -32,6 +32,10 @@ type balancer struct {
 	// helloWait bounds the wait for a ClientHello; helloTimeout if zero.
 	helloWait time.Duration
 
+	// onOpen and onClose, if set, hear of each connection relayed to a
+	// backend, when it opens and once it has closed both ways.
+	onOpen, onClose func(*lb.Target)
+
 	accepted    atomic.Int64 // client connections
 	failedDials atomic.Int64 // backends that refused, tried elsewhere
 }
@@ -109,8 +113,14 @@ func (b *balancer) handle(ctx context.Context, c net.Conn) {
 				return
 			}
 		}
+		if b.onOpen != nil {
+			b.onOpen(t)
+		}
 		tr, err := lb.Relay(ctx, c, up, b.copy)
 		release()
+		if b.onClose != nil {
+			b.onClose(t)
+		}
 		if b.verbose {
 			b.tl.Note(b.name, "%s closed: %d bytes up, %d down%s", client,
 				tr.AtoB+int64(len(first)), tr.BtoA, errNote(err))

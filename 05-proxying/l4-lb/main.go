@@ -26,7 +26,6 @@ import (
 	"context"
 	"time"
 
-	"backend-protocols/05-proxying/lb"
 	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
 )
@@ -37,26 +36,19 @@ type config struct {
 }
 
 func main() {
-	cfg := config{Health: 20 * time.Millisecond, Bulk: 64 << 20}
-	sc := serveConfig{}
-	var policy string
+	cfg := config{Bulk: 64 << 20}
+	sc := serveConfig{Copy: "splice"}
 	var p *demo.Program
 	p = demo.New("l4-lb",
 		"L4 load balancer: per-connection balancing, health checks, splice, SNI routing.",
 		demo.Modes{
 			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
+				cfg.Health = sc.Health
 				_, err := scenario(ctx, tl, cfg)
 				return err
 			},
 			Serve: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
-				var err error
-				if sc.Policy, err = lb.ParsePolicy(policy); err != nil {
-					return err
-				}
-				sc.Health = cfg.Health
-				if !p.IsSet("health") {
-					sc.Health = time.Second
-				}
+				sc.Flags = sc.ForServe(p)
 				ln, err := demo.Listen(addr)
 				if err != nil {
 					return err
@@ -64,14 +56,9 @@ func main() {
 				return serve(ctx, ln, tl, sc)
 			},
 		})
-	p.Flags.StringVar(&policy, "policy", "round-robin", "with -serve: round-robin or least-conn")
-	p.Flags.StringVar(&sc.Copy, "copy", "splice",
+	sc.Register(p, "conns", "backends speak HTTPS, passed through and routed by server name",
+		20*time.Millisecond)
+	p.Flags.StringVar(&sc.Copy, "copy", sc.Copy,
 		"with -serve: splice (io.Copy) or user (a read and write loop), to compare")
-	p.Flags.BoolVar(&sc.TLS, "tls", false,
-		"with -serve: backends speak HTTPS, passed through and routed by server name")
-	p.Flags.BoolVar(&sc.Quiet, "quiet-conns", false,
-		"with -serve: no line per connection (for load tests)")
-	p.Flags.DurationVar(&cfg.Health, "health", cfg.Health,
-		"health check interval (default 1s with -serve)")
 	p.Main()
 }

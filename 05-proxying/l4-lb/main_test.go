@@ -3,55 +3,32 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"maps"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"backend-protocols/05-proxying/l4-lb/clienthello"
 	"backend-protocols/05-proxying/lb"
 	"backend-protocols/internal/certs"
 	"backend-protocols/internal/leak"
 	"backend-protocols/internal/timeline"
 )
 
-// noLeaks checks, when the test ends, that no connection handler, relay
-// or health check is still running and that the process has no more
-// descriptors open than when the test began.
-func noLeaks(t *testing.T) {
-	t.Helper()
-	before, err := leak.FDs()
-	if err != nil {
-		t.Skipf("cannot count descriptors: %v", err)
-	}
-	t.Cleanup(func() {
-		left := leak.Gone(5*time.Second, "main.(*balancer).handle", "lb.Relay",
-			"lb.ServeTCP", "lb.(*Checker)", "net/http.(*conn).serve")
-		if len(left) > 0 {
-			t.Errorf("goroutines left:\n%s", strings.Join(left, "\n\n"))
-		}
-		if n, _ := leak.FDsAtMost(5*time.Second, before); n > before {
-			t.Errorf("got %d descriptors open, want %d as before the test", n, before)
-		}
-	})
-}
-
-func even(m map[string]int, names []string, each int) bool {
-	for _, n := range names {
-		if m[n] != each {
-			return false
-		}
-	}
-	return len(m) == len(names)
-}
+// running names the goroutines that must all be gone when a test ends:
+// leak.Check also counts this process's descriptors before and after.
+var running = []string{"main.(*balancer).handle", "lb.Relay", "lb.ServeTCP", "lb.(*Checker)",
+	"net/http.(*conn).serve"}
 
 func TestScenario(t *testing.T) {
-	noLeaks(t)
+	leak.Check(t, running...)
 	res, err := scenario(context.Background(), timeline.Quiet(),
 		config{Health: 10 * time.Millisecond, Bulk: 16 << 20})
 	if err != nil {
@@ -69,7 +46,7 @@ func TestScenario(t *testing.T) {
 	})
 	t.Run("least-conn steers around held connections", func(t *testing.T) {
 		rr, lc := res.Held[lb.RoundRobin], res.Held[lb.LeastConn]
-		if !even(rr.Short, names, 10) {
+		if !lb.Even(rr.Short, 10, names...) {
 			t.Errorf("round-robin: got %v, want 10 each", rr.Short)
 		}
 		if len(lc.HeldOn) != 2 || len(lc.Short) != 1 {
@@ -91,10 +68,10 @@ func TestScenario(t *testing.T) {
 			t.Errorf("b2 stopped: got %v with %d refused dials; want all on b1 and b3, about 10 refused",
 				res.Down, res.Refused)
 		}
-		if !even(res.Out, []string{"b1", "b3"}, 15) || res.RefusedOut != 0 {
+		if !lb.Even(res.Out, 15, "b1", "b3") || res.RefusedOut != 0 {
 			t.Errorf("b2 out: got %v with %d refused dials, want 15/15 and none", res.Out, res.RefusedOut)
 		}
-		if !even(res.Back, names, 10) {
+		if !lb.Even(res.Back, 10, names...) {
 			t.Errorf("b2 back: got %v, want 10 each", res.Back)
 		}
 	})
@@ -130,128 +107,84 @@ func TestScenario(t *testing.T) {
 	})
 }
 
-// tee records what passes through a connection in each direction.
-type tee struct {
-	net.Conn
-	mu      sync.Mutex
-	in, out bytes.Buffer
-}
-
-func (c *tee) Read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
-	c.mu.Lock()
-	c.in.Write(b[:n])
-	c.mu.Unlock()
-	return n, err
-}
-
-func (c *tee) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
-	c.mu.Lock()
-	c.out.Write(b[:n])
-	c.mu.Unlock()
-	return n, err
-}
-
-func (c *tee) streams() (in, out []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return bytes.Clone(c.in.Bytes()), bytes.Clone(c.out.Bytes())
-}
-
-type teeListener struct {
-	net.Listener
-	conns chan *tee
-}
-
-func (l teeListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
+// helloBytes returns the first flight of a crypto/tls client for name.
+func helloBytes(t *testing.T, name string) []byte {
+	t.Helper()
+	a, b := net.Pipe()
+	defer b.Close()
+	go func() {
+		tls.Client(a, &tls.Config{ServerName: name}).Handshake()
+		a.Close()
+	}()
+	_, raw, err := clienthello.Read(b)
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	tc := &tee{Conn: c}
-	l.conns <- tc
-	return tc, nil
+	return raw
 }
 
-// TestSNIBytesUntouched records every byte the client sends and receives
-// and every byte the TLS backend reads and writes, and checks that the
-// two streams are identical: the router peeked, but changed nothing.
+// TestSNIBytesUntouched sends a real ClientHello and a megabyte of random
+// bytes through the router to a plain TCP backend that keeps all it
+// reads, and a megabyte back: both ends must see exactly what the other
+// sent. The router peeked at the hello, and changed nothing.
 func TestSNIBytesUntouched(t *testing.T) {
-	noLeaks(t)
-	ca, err := certs.NewCA()
+	leak.Check(t, running...)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf, err := ca.ServerConfig("app.localhost")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	backendConns := make(chan *tee, 1)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "hello through the router\n")
-	}), TLSConfig: conf}
-	go srv.ServeTLS(teeListener{raw, backendConns}, "", "")
-	defer srv.Close()
-
+	defer ln.Close()
+	up, down := make([]byte, 1<<20), make([]byte, 1<<20)
+	rand.Read(up)
+	rand.Read(down)
+	received := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			received <- nil
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		got, _ := io.ReadAll(c)
+		c.Write(down)
+		received <- got
+	}()
 	routes := map[string]*lb.Pool{"app.localhost": lb.NewPool(lb.RoundRobin,
-		lb.NewTarget("app", raw.Addr().String()))}
+		lb.NewTarget("app", ln.Addr().String()))}
 	addr, stop, err := run(context.Background(), &balancer{name: "l4-lb", byName: routes,
 		tl: timeline.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stop()
-
-	var client *tee
-	tr := &http.Transport{TLSClientConfig: ca.ClientConfig(),
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			c, err := dialer.DialContext(ctx, "tcp", addr)
-			if err == nil {
-				client = &tee{Conn: c}
-				c = client
-			}
-			return c, err
-		}}
-	resp, err := (&http.Client{Transport: tr}).Get("https://app.localhost/")
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	tr.CloseIdleConnections()
-	if string(body) != "hello through the router\n" {
-		t.Fatalf("got %q", body)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	sent := append(helloBytes(t, "app.localhost"), up...)
+	go func() {
+		c.Write(sent)
+		c.(*net.TCPConn).CloseWrite()
+	}()
+	back, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
 	}
-	backend := <-backendConns
-	// The backend may still be reading the client's close_notify.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		cin, cout := client.streams()
-		bin, bout := backend.streams()
-		// The client hangs up without reading the backend's last record
-		// (its close_notify): what it read must begin what was sent.
-		if bytes.Equal(cout, bin) && len(cin) > 0 && bytes.HasPrefix(bout, cin) {
-			t.Logf("%d bytes client -> backend identical at both ends; %d of %d back",
-				len(cout), len(cin), len(bout))
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("streams differ: client sent %d bytes, backend read %d; backend sent %d, client read %d",
-				len(cout), len(bin), len(bout), len(cin))
-		}
-		time.Sleep(5 * time.Millisecond)
+	if got := <-received; !bytes.Equal(got, sent) {
+		t.Errorf("backend read %d bytes, not the %d the client sent", len(got), len(sent))
+	}
+	if !bytes.Equal(back, down) {
+		t.Errorf("client read %d bytes, not the %d the backend sent", len(back), len(down))
 	}
 }
 
 // TestBadClients sends the SNI router what a hostile or broken client
 // might, and checks each is closed promptly while a good client is served.
 func TestBadClients(t *testing.T) {
-	noLeaks(t)
+	leak.Check(t, running...)
 	b, err := lb.StartBackend("b1", lb.BackendOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -302,40 +235,33 @@ func TestBadClients(t *testing.T) {
 }
 
 func TestServe(t *testing.T) {
-	noLeaks(t)
+	leak.Check(t, running...)
 	for _, useTLS := range []bool{false, true} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ca, _ := certs.NewCA()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- serve(ctx, ln, timeline.Quiet(), serveConfig{Policy: lb.RoundRobin,
-				Copy: "splice", TLS: useTLS, Health: time.Second, CA: ca})
-		}()
-		tr := &http.Transport{DisableKeepAlives: true, TLSClientConfig: ca.ClientConfig(),
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return dialer.DialContext(ctx, "tcp", ln.Addr().String())
-			}}
-		c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
-		base := "http://localhost"
-		if useTLS {
-			base = "https://localhost"
-		}
-		got, err := lb.Tally(ctx, c, base+"/", 3)
-		if err != nil || !even(got, names, 1) {
-			t.Errorf("tls=%v: got %v, %v; want b1 b2 b3 once each", useTLS, got, err)
-		}
-		if useTLS {
-			if name, err := lb.Fetch(ctx, c, "https://b2.localhost/"); name != "b2" || err != nil {
-				t.Errorf("b2.localhost: got %q, %v; want b2 by server name", name, err)
+		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
+			ca, _ := certs.NewCA()
+			addr := lb.ServeForTest(t, func(ctx context.Context, ln net.Listener) error {
+				return serve(ctx, ln, timeline.Quiet(), serveConfig{Copy: "splice", CA: ca,
+					Flags: lb.Flags{TLS: useTLS, Health: time.Second}})
+			})
+			tr := &http.Transport{DisableKeepAlives: true, TLSClientConfig: ca.ClientConfig(),
+				DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+					return dialer.DialContext(ctx, "tcp", addr)
+				}}
+			c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+			base := "http://localhost"
+			if useTLS {
+				base = "https://localhost"
 			}
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
+			ctx := context.Background()
+			got, err := lb.Tally(ctx, c, base+"/", 3)
+			if err != nil || !lb.Even(got, 1, names...) {
+				t.Errorf("got %v, %v; want b1 b2 b3 once each", got, err)
+			}
+			if useTLS {
+				if name, err := lb.Fetch(ctx, c, "https://b2.localhost/"); name != "b2" || err != nil {
+					t.Errorf("b2.localhost: got %q, %v; want b2 by server name", name, err)
+				}
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,31 +54,8 @@ type sniResult struct {
 
 var names = []string{"b1", "b2", "b3"}
 
-func startBackends(o lb.BackendOptions) ([]*lb.Backend, error) {
-	var bs []*lb.Backend
-	for _, n := range names {
-		b, err := lb.StartBackend(n, o)
-		if err != nil {
-			closeAll(bs)
-			return nil, err
-		}
-		bs = append(bs, b)
-	}
-	return bs, nil
-}
-
-func closeAll(bs []*lb.Backend) {
-	for _, b := range bs {
-		b.Close()
-	}
-}
-
 func newPool(p lb.Policy, bs []*lb.Backend) *lb.Pool {
-	var ts []*lb.Target
-	for _, b := range bs {
-		ts = append(ts, lb.NewTarget(b.Name, b.Addr))
-	}
-	return lb.NewPool(p, ts...)
+	return lb.NewPool(p, lb.Targets(bs)...)
 }
 
 // run serves b on a fresh loopback port until stop is called.
@@ -109,49 +87,23 @@ func perConnClient() *http.Client {
 
 func closeIdle(c *http.Client) { c.Transport.(*http.Transport).CloseIdleConnections() }
 
-// waitFor polls cond until it holds or ctx ends.
-func waitFor(ctx context.Context, cond func() bool) error {
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Millisecond):
-		}
-	}
-	return nil
-}
-
-func active(p *lb.Pool) int64 {
-	var n int64
-	for _, t := range p.Targets {
-		n += t.Active()
-	}
-	return n
-}
-
 func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, error) {
 	res := result{Held: map[lb.Policy]heldResult{}, SNI: map[string]sniResult{}}
-	bs, err := startBackends(lb.BackendOptions{})
+	bs, err := lb.StartBackends(lb.BackendOptions{}, names...)
 	if err != nil {
 		return res, err
 	}
-	defer closeAll(bs)
-	for _, b := range bs {
-		tl.Note(b.Name, "listening on %s", b.URL())
-	}
-	steps := []func() error{
+	defer lb.CloseBackends(bs)
+	lb.Announce(tl, bs)
+	if err := lb.Scenes(tl,
 		func() error { return perConnection(ctx, tl, bs, &res) },
 		func() error { return leastConn(ctx, tl, bs, &res) },
 		func() error { return halfClose(ctx, tl, &res) },
 		func() error { return health(ctx, tl, bs, &res, cfg.Health) },
 		func() error { return spliceScene(ctx, tl, bs[0], &res, cfg.Bulk) },
 		func() error { return sniScene(ctx, tl, &res) },
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return res, err
-		}
-		tl.Printf("")
+	); err != nil {
+		return res, err
 	}
 	return res, nil
 }
@@ -192,12 +144,15 @@ func perConnection(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend,
 func leastConn(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *result) error {
 	tl.Printf("== two long connections held open, then 30 short ones")
 	for _, p := range []lb.Policy{lb.RoundRobin, lb.LeastConn} {
-		pool := newPool(p, bs)
-		addr, stop, err := run(ctx, &balancer{name: "l4-lb", pool: pool, tl: tl})
+		bal := &balancer{name: "l4-lb", pool: newPool(p, bs), tl: tl}
+		opened, closed := make(chan string, 64), make(chan string, 64)
+		bal.onOpen = func(t *lb.Target) { opened <- t.Name }
+		bal.onClose = func(t *lb.Target) { closed <- t.Name }
+		addr, stop, err := run(ctx, bal)
 		if err != nil {
 			return err
 		}
-		hr, err := holdAndRun(ctx, pool, "http://"+addr)
+		hr, err := holdAndRun(ctx, "http://"+addr, opened, closed)
 		stop()
 		if err != nil {
 			return err
@@ -210,8 +165,10 @@ func leastConn(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res
 	return nil
 }
 
-func holdAndRun(ctx context.Context, pool *lb.Pool, base string) (heldResult, error) {
-	var hr heldResult
+// holdAndRun opens two connections that stay open, then 30 short ones one
+// after another, each only once the balancer has seen the last one close.
+func holdAndRun(ctx context.Context, base string, opened, closed <-chan string) (heldResult, error) {
+	hr := heldResult{Short: map[string]int{}}
 	hctx, release := context.WithCancel(ctx)
 	pc := perConnClient()
 	done := make(chan error, 2)
@@ -226,15 +183,22 @@ func holdAndRun(ctx context.Context, pool *lb.Pool, base string) (heldResult, er
 		<-done
 		<-done
 	}()
-	if err := waitFor(ctx, func() bool { return active(pool) == 2 }); err != nil {
-		return hr, err
-	}
-	for _, t := range pool.Targets {
-		if t.Active() == 1 {
-			hr.HeldOn = append(hr.HeldOn, t.Name)
+	recv := func(ch <-chan string) (string, error) {
+		select {
+		case name := <-ch:
+			return name, nil
+		case <-ctx.Done():
+			return "", ctx.Err()
 		}
 	}
-	hr.Short = map[string]int{}
+	for range 2 {
+		name, err := recv(opened)
+		if err != nil {
+			return hr, err
+		}
+		hr.HeldOn = append(hr.HeldOn, name)
+	}
+	slices.Sort(hr.HeldOn)
 	for range 30 {
 		name, err := lb.Fetch(ctx, pc, base+"/")
 		if err != nil {
@@ -242,8 +206,8 @@ func holdAndRun(ctx context.Context, pool *lb.Pool, base string) (heldResult, er
 		}
 		hr.Short[name]++
 		// The balancer counts a connection until both halves have closed,
-		// a moment after the client has its answer.
-		if err := waitFor(ctx, func() bool { return active(pool) == 2 }); err != nil {
+		// a moment after the client has its answer: wait for that.
+		if _, err := recv(closed); err != nil {
 			return hr, err
 		}
 	}
@@ -271,28 +235,12 @@ func halfClose(ctx context.Context, tl *timeline.Timeline, res *result) error {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	n, err := io.Copy(c, io.LimitReader(zeros{}, 1e6))
-	if err != nil {
-		return err
-	}
-	tl.Send("client", "l4-lb", "%d bytes, then shutdown(SHUT_WR): FIN", n)
-	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
-		return err
-	}
-	got, err := io.ReadAll(c)
-	if err != nil {
+	tl.Send("client", "l4-lb", "1000000 bytes, then shutdown(SHUT_WR): FIN")
+	if res.HalfClose, err = lb.HalfClose(c.(*net.TCPConn), nil, 1e6); err != nil {
 		return fmt.Errorf("half-close: %w", err)
 	}
-	res.HalfClose = string(got)
 	tl.Send("l4-lb", "client", "%q, then FIN", strings.TrimSpace(res.HalfClose))
 	return nil
-}
-
-type zeros struct{}
-
-func (zeros) Read(b []byte) (int, error) {
-	clear(b)
-	return len(b), nil
 }
 
 // health stops b2: first the balancer only finds out by dialling it, then
@@ -329,19 +277,10 @@ func health(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *r
 			}
 			changes <- up
 		}}
-	cctx, cancel := context.WithCancel(ctx)
-	checked := make(chan struct{})
-	go func() {
-		defer close(checked)
-		checker.Run(cctx, pool.Targets...)
-	}()
-	defer func() {
-		cancel()
-		<-checked
-	}()
+	defer checker.Start(ctx, pool.Targets...)()
 	tl.Note("health", "a TCP connect to each backend every %v; 2 failures out, 2 successes in", every)
 	t0 := time.Now()
-	if err := waitChange(ctx, changes, false); err != nil {
+	if err := lb.Await(ctx, changes, false); err != nil {
 		return err
 	}
 	res.DownAfter = time.Since(t0)
@@ -355,7 +294,7 @@ func health(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *r
 	}
 	tl.Note("b2", "started again on %s", b2.Addr)
 	t0 = time.Now()
-	if err := waitChange(ctx, changes, true); err != nil {
+	if err := lb.Await(ctx, changes, true); err != nil {
 		return err
 	}
 	res.BackAfter = time.Since(t0)
@@ -364,19 +303,6 @@ func health(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *r
 	}
 	tl.Note("client", "30 connections: %s", lb.Shares(res.Back))
 	return nil
-}
-
-func waitChange(ctx context.Context, ch <-chan bool, want bool) error {
-	for {
-		select {
-		case up := <-ch:
-			if up == want {
-				return nil
-			}
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for the health check: %w", ctx.Err())
-		}
-	}
 }
 
 // sniScene routes TLS by server name to two HTTPS backends without

@@ -4,11 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
-	"sync"
-	"time"
 
 	"backend-protocols/05-proxying/lb"
 	"backend-protocols/internal/certs"
@@ -16,12 +12,9 @@ import (
 )
 
 type serveConfig struct {
-	Policy lb.Policy
-	Copy   string // splice or user
-	TLS    bool
-	Health time.Duration
-	Quiet  bool      // no line per connection (for load tests)
-	CA     *certs.CA // with TLS: the CA to issue from; a new one if nil
+	lb.Flags
+	Copy string    // splice or user
+	CA   *certs.CA // with TLS: the CA to issue from; a new one if nil
 }
 
 func parseCopy(s string) (lb.Copier, error) {
@@ -44,21 +37,17 @@ func serve(ctx context.Context, ln net.Listener, tl *timeline.Timeline, sc serve
 	if err != nil {
 		return err
 	}
-	var ca *certs.CA
-	if sc.TLS && sc.CA != nil {
-		ca = sc.CA
-	} else if sc.TLS {
-		if ca, err = certs.NewCA(); err != nil {
+	ca := sc.CA
+	if sc.TLS && ca == nil {
+		if ca, err = lb.ServeCA(tl, "l4-lb", "l4-lb-ca.pem"); err != nil {
 			return err
 		}
-		path := filepath.Join(os.TempDir(), "l4-lb-ca.pem")
-		if err := os.WriteFile(path, ca.PEM(), 0o644); err != nil {
-			return err
-		}
-		tl.Note("l4-lb", "CA certificate written to %s (curl --cacert %s)", path, path)
+	}
+	if !sc.TLS {
+		ca = nil
 	}
 	var bs []*lb.Backend
-	defer func() { closeAll(bs) }()
+	defer func() { lb.CloseBackends(bs) }()
 	for _, name := range names {
 		var o lb.BackendOptions
 		if ca != nil {
@@ -90,9 +79,7 @@ func serve(ctx context.Context, ln net.Listener, tl *timeline.Timeline, sc serve
 				tl.Note("health", "%s out of the pool: %v", t, err)
 			}
 		}}
-	var wg sync.WaitGroup
-	wg.Go(func() { checker.Run(ctx, pool.Targets...) })
-	defer wg.Wait()
+	defer checker.Start(ctx, pool.Targets...)()
 	tl.Note("l4-lb", "listening on %s (%s, %s copy, health checks every %v)",
 		ln.Addr(), sc.Policy, sc.Copy, sc.Health)
 	return bal.serve(ctx, ln)

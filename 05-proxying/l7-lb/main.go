@@ -27,7 +27,6 @@ import (
 	"context"
 	"time"
 
-	"backend-protocols/05-proxying/lb"
 	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
 )
@@ -37,26 +36,19 @@ type config struct {
 }
 
 func main() {
-	cfg := config{Health: 20 * time.Millisecond}
+	var cfg config
 	var sc serveConfig
-	var policy string
 	var p *demo.Program
 	p = demo.New("l7-lb",
 		"L7 load balancer: per-request balancing, routing, retries, health checks, sticky sessions.",
 		demo.Modes{
 			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
+				cfg.Health = sc.Health
 				_, err := scenario(ctx, tl, cfg)
 				return err
 			},
 			Serve: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
-				var err error
-				if sc.Policy, err = lb.ParsePolicy(policy); err != nil {
-					return err
-				}
-				sc.Health = cfg.Health
-				if !p.IsSet("health") {
-					sc.Health = time.Second
-				}
+				sc.Flags = sc.ForServe(p)
 				ln, err := demo.Listen(addr)
 				if err != nil {
 					return err
@@ -64,12 +56,7 @@ func main() {
 				return serve(ctx, ln, tl, sc)
 			},
 		})
-	p.Flags.StringVar(&policy, "policy", "round-robin", "with -serve: round-robin or least-conn")
+	sc.Register(p, "requests", "serve HTTPS with HTTP/2", 20*time.Millisecond)
 	p.Flags.BoolVar(&sc.Sticky, "sticky", false, "with -serve: pin clients to a backend with a cookie")
-	p.Flags.BoolVar(&sc.TLS, "tls", false, "with -serve: serve HTTPS with HTTP/2")
-	p.Flags.BoolVar(&sc.Quiet, "quiet-requests", false,
-		"with -serve: no line per request (for load tests)")
-	p.Flags.DurationVar(&cfg.Health, "health", cfg.Health,
-		"health check interval (default 1s with -serve)")
 	p.Main()
 }

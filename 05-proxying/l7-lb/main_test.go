@@ -19,35 +19,13 @@ import (
 	"backend-protocols/internal/timeline"
 )
 
-func noLeaks(t *testing.T) {
-	t.Helper()
-	before, err := leak.FDs()
-	if err != nil {
-		t.Skipf("cannot count descriptors: %v", err)
-	}
-	t.Cleanup(func() {
-		left := leak.Gone(5*time.Second, "main.(*balancer)", "net/http.(*conn).serve",
-			"net/http.(*persistConn)", "lb.(*Checker)")
-		if len(left) > 0 {
-			t.Errorf("goroutines left:\n%s", strings.Join(left, "\n\n"))
-		}
-		if n, _ := leak.FDsAtMost(5*time.Second, before); n > before {
-			t.Errorf("got %d descriptors open, want %d as before the test", n, before)
-		}
-	})
-}
-
-func even(m map[string]int, names []string, each int) bool {
-	for _, n := range names {
-		if m[n] != each {
-			return false
-		}
-	}
-	return len(m) == len(names)
-}
+// running names the goroutines that must all be gone when a test ends:
+// leak.Check also counts this process's descriptors before and after.
+var running = []string{"main.(*balancer)", "net/http.(*conn).serve", "net/http.(*persistConn)",
+	"lb.(*Checker)"}
 
 func TestScenario(t *testing.T) {
-	noLeaks(t)
+	leak.Check(t, running...)
 	res, err := scenario(context.Background(), timeline.Quiet(), config{Health: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -96,11 +74,11 @@ func TestScenario(t *testing.T) {
 		}
 	})
 	t.Run("health", func(t *testing.T) {
-		if !even(res.Out, []string{"b1", "b3"}, 15) || !res.SickUpL4 {
+		if !lb.Even(res.Out, 15, "b1", "b3") || !res.SickUpL4 {
 			t.Errorf("b2 sick: got %v (port open: %v), want 15/15 on b1 and b3 with b2's port open",
 				res.Out, res.SickUpL4)
 		}
-		if !even(res.Back, names, 10) {
+		if !lb.Even(res.Back, 10, names...) {
 			t.Errorf("b2 healthy: got %v, want 10 each", res.Back)
 		}
 	})
@@ -126,7 +104,7 @@ func TestScenario(t *testing.T) {
 		}
 	})
 	t.Run("tls and h2", func(t *testing.T) {
-		if !even(res.H2, names, 33) || res.H2Proto != "HTTP/2.0" || res.H2Conns != 1 {
+		if !lb.Even(res.H2, 33, names...) || res.H2Proto != "HTTP/2.0" || res.H2Conns != 1 {
 			t.Errorf("got %v over %s on %d connections, want 33 each over HTTP/2 on one", res.H2,
 				res.H2Proto, res.H2Conns)
 		}
@@ -139,12 +117,12 @@ func TestScenario(t *testing.T) {
 // setup starts three backends and a balancer in front of them.
 func setup(t *testing.T, tweak func(*balancer)) ([]*lb.Backend, string) {
 	t.Helper()
-	bs, err := startBackends()
+	bs, err := lb.StartBackends(lb.BackendOptions{}, names...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { closeAll(bs) })
-	b := newBalancer("l7-lb", courseRoutes(targets(bs), lb.RoundRobin), timeline.Quiet())
+	t.Cleanup(func() { lb.CloseBackends(bs) })
+	b := newBalancer("l7-lb", courseRoutes(lb.Targets(bs), lb.RoundRobin), timeline.Quiet())
 	if tweak != nil {
 		tweak(b)
 	}
@@ -171,14 +149,14 @@ func status(t *testing.T, c *http.Client, url string) int {
 }
 
 func TestFailureStatuses(t *testing.T) {
-	noLeaks(t)
+	leak.Check(t, running...)
 	bs, addr := setup(t, func(b *balancer) { b.tr.ResponseHeaderTimeout = 100 * time.Millisecond })
 	c := keepAliveClient()
 	defer closeIdle(c)
 	if got := status(t, c, "http://"+addr+"/slow?for=5s"); got != http.StatusGatewayTimeout {
 		t.Errorf("slow backend: got %d, want 504", got)
 	}
-	closeAll(bs)
+	lb.CloseBackends(bs)
 	if got := status(t, c, "http://"+addr+"/"); got != http.StatusBadGateway {
 		t.Errorf("every backend refusing: got %d, want 502", got)
 	}
@@ -187,7 +165,7 @@ func TestFailureStatuses(t *testing.T) {
 // TestPathTricks checks that spellings of /admin that a backend would
 // resolve to /admin are refused too.
 func TestPathTricks(t *testing.T) {
-	noLeaks(t)
+	leak.Check(t, running...)
 	_, addr := setup(t, nil)
 	for _, p := range []string{"/nope/../admin", "//admin", "/%61dmin", "/./admin/", "/app1/../admin"} {
 		c, err := net.Dial("tcp", addr)
@@ -208,7 +186,7 @@ func TestPathTricks(t *testing.T) {
 }
 
 func TestNoBackendUp(t *testing.T) {
-	noLeaks(t)
+	leak.Check(t, running...)
 	b := newBalancer("l7-lb", courseRoutes([]*lb.Target{lb.NewTarget("x", "127.0.0.1:1"),
 		lb.NewTarget("y", "127.0.0.1:1"), lb.NewTarget("z", "127.0.0.1:1")}, lb.RoundRobin), timeline.Quiet())
 	for _, rt := range b.routes {
@@ -235,7 +213,7 @@ func TestNoBackendUp(t *testing.T) {
 // mid-request, and checks that the balancer answers 400 or lets go, and
 // keeps serving.
 func TestBadInput(t *testing.T) {
-	noLeaks(t)
+	leak.Check(t, running...)
 	_, addr := setup(t, nil)
 	for _, in := range []string{"GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\nHost: x\r\n\r\n",
 		"GET /\x00 HTTP/1.1\r\n\r\n"} {
@@ -270,36 +248,28 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestServe(t *testing.T) {
-	noLeaks(t)
+	leak.Check(t, running...)
 	for _, useTLS := range []bool{false, true} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ca, _ := certs.NewCA()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- serve(ctx, ln, timeline.Quiet(), serveConfig{Policy: lb.RoundRobin,
-				TLS: useTLS, Health: time.Second, CA: ca})
-		}()
-		tr := &http.Transport{TLSClientConfig: ca.ClientConfig(), ForceAttemptHTTP2: true}
-		c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
-		base := "http://" + ln.Addr().String()
-		if useTLS {
-			base = "https://" + ln.Addr().String()
-		}
-		got, err := lb.Tally(ctx, c, base+"/app1", 4)
-		if err != nil || !even(got, []string{"b1", "b2"}, 2) {
-			t.Errorf("tls=%v /app1: got %v, %v; want b1 and b2 twice each", useTLS, got, err)
-		}
-		if code := status(t, c, base+"/admin"); code != 403 {
-			t.Errorf("tls=%v /admin: got %d, want 403", useTLS, code)
-		}
-		tr.CloseIdleConnections()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
+		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
+			ca, _ := certs.NewCA()
+			addr := lb.ServeForTest(t, func(ctx context.Context, ln net.Listener) error {
+				return serve(ctx, ln, timeline.Quiet(), serveConfig{CA: ca,
+					Flags: lb.Flags{TLS: useTLS, Health: time.Second}})
+			})
+			tr := &http.Transport{TLSClientConfig: ca.ClientConfig(), ForceAttemptHTTP2: true}
+			defer tr.CloseIdleConnections()
+			c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+			base := "http://" + addr
+			if useTLS {
+				base = "https://" + addr
+			}
+			got, err := lb.Tally(context.Background(), c, base+"/app1", 4)
+			if err != nil || !lb.Even(got, 2, "b1", "b2") {
+				t.Errorf("/app1: got %v, %v; want b1 and b2 twice each", got, err)
+			}
+			if code := status(t, c, base+"/admin"); code != 403 {
+				t.Errorf("/admin: got %d, want 403", code)
+			}
+		})
 	}
 }

@@ -54,33 +54,6 @@ type routed struct {
 
 var names = []string{"b1", "b2", "b3"}
 
-func startBackends() ([]*lb.Backend, error) {
-	var bs []*lb.Backend
-	for _, n := range names {
-		b, err := lb.StartBackend(n, lb.BackendOptions{})
-		if err != nil {
-			closeAll(bs)
-			return nil, err
-		}
-		bs = append(bs, b)
-	}
-	return bs, nil
-}
-
-func closeAll(bs []*lb.Backend) {
-	for _, b := range bs {
-		b.Close()
-	}
-}
-
-func targets(bs []*lb.Backend) []*lb.Target {
-	var ts []*lb.Target
-	for _, b := range bs {
-		ts = append(ts, lb.NewTarget(b.Name, b.Addr))
-	}
-	return ts
-}
-
 // courseRoutes is the course's nginx example with three backends:
 //
 //	location /admin { return 403; }
@@ -117,6 +90,25 @@ func front(ctx context.Context, b *balancer, conf *tlsConf, conns *atomic.Int64)
 	return demo.StartHTTP(ctx, srv, "127.0.0.1:0")
 }
 
+// course starts a balancer with the course's routes over ts, set up by
+// tweak, behind a fresh loopback server; stop shuts both down.
+func course(ctx context.Context, tl *timeline.Timeline, ts []*lb.Target, conf *tlsConf,
+	conns *atomic.Int64, tweak func(*balancer)) (*balancer, *demo.Running, func(), error) {
+	b := newBalancer("l7-lb", courseRoutes(ts, lb.RoundRobin), tl)
+	if tweak != nil {
+		tweak(b)
+	}
+	srv, err := front(ctx, b, conf, conns)
+	if err != nil {
+		b.close()
+		return nil, nil, nil, err
+	}
+	return b, srv, func() {
+		srv.Close()
+		b.close()
+	}, nil
+}
+
 func backendConns(bs []*lb.Backend) int64 {
 	var n int64
 	for _, b := range bs {
@@ -134,15 +126,13 @@ func closeIdle(c *http.Client) { c.Transport.(*http.Transport).CloseIdleConnecti
 
 func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, error) {
 	var res result
-	bs, err := startBackends()
+	bs, err := lb.StartBackends(lb.BackendOptions{}, names...)
 	if err != nil {
 		return res, err
 	}
-	defer closeAll(bs)
-	for _, b := range bs {
-		tl.Note(b.Name, "listening on %s", b.URL())
-	}
-	steps := []func() error{
+	defer lb.CloseBackends(bs)
+	lb.Announce(tl, bs)
+	if err := lb.Scenes(tl,
 		func() error { return perRequest(ctx, tl, bs, &res) },
 		func() error { return routing(ctx, tl, bs, &res) },
 		func() error { return headers(ctx, tl, bs, &res) },
@@ -150,12 +140,8 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, e
 		func() error { return retries(ctx, tl, bs, &res) },
 		func() error { return sticky(ctx, tl, bs, &res) },
 		func() error { return tlsH2(ctx, tl, bs, &res) },
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return res, err
-		}
-		tl.Printf("")
+	); err != nil {
+		return res, err
 	}
 	tl.Printf("== what l7-lb read and decided on, that l4-lb could not")
 	for _, line := range []string{
@@ -176,14 +162,12 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, e
 // to one backend.
 func perRequest(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *result) error {
 	tl.Printf("== an L7 balancer picks a backend per request")
-	b := newBalancer("l7-lb", courseRoutes(targets(bs), lb.RoundRobin), tl)
-	defer b.close()
 	var conns atomic.Int64
-	srv, err := front(ctx, b, nil, &conns)
+	_, srv, stop, err := course(ctx, tl, lb.Targets(bs), nil, &conns, nil)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer stop()
 	tl.Note("l7-lb", "listening on %s, round-robin per request", srv.URL)
 	c := keepAliveClient()
 	defer closeIdle(c)
@@ -203,14 +187,12 @@ func perRequest(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, re
 // routing exercises the course's nginx routes.
 func routing(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *result) error {
 	tl.Printf("== routing by path and host (the course's nginx example)")
-	b := newBalancer("l7-lb", courseRoutes(targets(bs), lb.RoundRobin), tl)
-	b.verbose = true
-	defer b.close()
-	srv, err := front(ctx, b, nil, nil)
+	_, srv, stop, err := course(ctx, tl, lb.Targets(bs), nil, nil,
+		func(b *balancer) { b.verbose = true })
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer stop()
 	c := keepAliveClient()
 	defer closeIdle(c)
 	hits := bs[0].Hits() + bs[1].Hits() + bs[2].Hits()
@@ -246,13 +228,11 @@ func routing(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *
 // (a spoofed one from the client dropped), the client's Host kept.
 func headers(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *result) error {
 	tl.Printf("== header rewriting: what the backend receives")
-	b := newBalancer("l7-lb", courseRoutes(targets(bs), lb.RoundRobin), tl)
-	defer b.close()
-	srv, err := front(ctx, b, nil, nil)
+	_, srv, stop, err := course(ctx, tl, lb.Targets(bs), nil, nil, nil)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer stop()
 	req, err := http.NewRequestWithContext(ctx, "GET", srv.URL+"/headers", nil)
 	if err != nil {
 		return err
@@ -296,14 +276,12 @@ func statusText(m map[int]int) string {
 func health(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *result,
 	every time.Duration) error {
 	tl.Printf("== active HTTP health checks: GET /healthz every %v, 2 failures out, 2 successes in", every)
-	ts := targets(bs)
-	b := newBalancer("l7-lb", courseRoutes(ts, lb.RoundRobin), tl)
-	defer b.close()
-	srv, err := front(ctx, b, nil, nil)
+	ts := lb.Targets(bs)
+	_, srv, stop, err := course(ctx, tl, ts, nil, nil, nil)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer stop()
 	hc := &http.Client{Timeout: every}
 	defer hc.CloseIdleConnections()
 	changes := make(chan bool, 4)
@@ -316,19 +294,10 @@ func health(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *r
 			}
 			changes <- up
 		}}
-	cctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		checker.Run(cctx, ts...)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	defer checker.Start(ctx, ts...)()
 	bs[1].SetSick(true)
 	tl.Note("b2", "its database is down: /healthz answers 503, the port is still open")
-	if err := waitChange(ctx, changes, false); err != nil {
+	if err := lb.Await(ctx, changes, false); err != nil {
 		return err
 	}
 	res.SickUpL4 = lb.DialCheck()(ctx, ts[1]) == nil
@@ -340,7 +309,7 @@ func health(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *r
 	}
 	tl.Note("client", "30 requests: %s", lb.Shares(res.Out))
 	bs[1].SetSick(false)
-	if err := waitChange(ctx, changes, true); err != nil {
+	if err := lb.Await(ctx, changes, true); err != nil {
 		return err
 	}
 	if res.Back, err = lb.Tally(ctx, c, srv.URL+"/", 30); err != nil {
@@ -350,31 +319,16 @@ func health(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *r
 	return nil
 }
 
-func waitChange(ctx context.Context, ch <-chan bool, want bool) error {
-	for {
-		select {
-		case up := <-ch:
-			if up == want {
-				return nil
-			}
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for the health check: %w", ctx.Err())
-		}
-	}
-}
-
 // retries makes b2 reset every request it reads (its health check still
 // passes): GETs are sent again elsewhere, POSTs are not. Then b2 refuses
 // connections outright, and even a POST may go elsewhere.
 func retries(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *result) error {
 	tl.Printf("== retries: only what is safe to send twice")
-	b := newBalancer("l7-lb", courseRoutes(targets(bs), lb.RoundRobin), tl)
-	defer b.close()
-	srv, err := front(ctx, b, nil, nil)
+	b, srv, stop, err := course(ctx, tl, lb.Targets(bs), nil, nil, nil)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer stop()
 	c := keepAliveClient()
 	defer closeIdle(c)
 	bs[1].SetReset(true)
@@ -421,14 +375,12 @@ func retries(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *
 // sticky pins each client to the backend that first answered it.
 func sticky(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *result) error {
 	tl.Printf("== sticky sessions by cookie")
-	b := newBalancer("l7-lb", courseRoutes(targets(bs), lb.RoundRobin), tl)
-	b.sticky = true
-	defer b.close()
-	srv, err := front(ctx, b, nil, nil)
+	_, srv, stop, err := course(ctx, tl, lb.Targets(bs), nil, nil,
+		func(b *balancer) { b.sticky = true })
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer stop()
 	for i, m := range []*map[string]int{&res.StickyA, &res.StickyB} {
 		jar, _ := cookiejar.New(nil)
 		c := keepAliveClient()
@@ -481,14 +433,12 @@ func tlsH2(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *re
 	if err != nil {
 		return err
 	}
-	b := newBalancer("l7-lb", courseRoutes(targets(bs), lb.RoundRobin), tl)
-	defer b.close()
 	var conns atomic.Int64
-	srv, err := front(ctx, b, conf, &conns)
+	_, srv, stop, err := course(ctx, tl, lb.Targets(bs), conf, &conns, nil)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer stop()
 	tr := &http.Transport{TLSClientConfig: conf.ca.ClientConfig(), ForceAttemptHTTP2: true}
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}

@@ -4,9 +4,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
-	"sync"
 	"time"
 
 	"backend-protocols/05-proxying/lb"
@@ -16,11 +13,8 @@ import (
 )
 
 type serveConfig struct {
-	Policy lb.Policy
+	lb.Flags
 	Sticky bool
-	TLS    bool
-	Health time.Duration
-	Quiet  bool      // no line per request (for load tests)
 	CA     *certs.CA // with TLS: the CA to issue from; a new one if nil
 }
 
@@ -32,28 +26,21 @@ func serve(ctx context.Context, ln net.Listener, tl *timeline.Timeline, sc serve
 	if sc.TLS {
 		ca, err := sc.CA, error(nil)
 		if ca == nil {
-			if ca, err = certs.NewCA(); err != nil {
+			if ca, err = lb.ServeCA(tl, "l7-lb", "l7-lb-ca.pem"); err != nil {
 				return err
 			}
-			path := filepath.Join(os.TempDir(), "l7-lb-ca.pem")
-			if err := os.WriteFile(path, ca.PEM(), 0o644); err != nil {
-				return err
-			}
-			tl.Note("l7-lb", "CA certificate written to %s (curl --cacert %s)", path, path)
 		}
 		if conf, err = tlsFrom(ca); err != nil {
 			return err
 		}
 	}
-	bs, err := startBackends()
+	bs, err := lb.StartBackends(lb.BackendOptions{}, names...)
 	if err != nil {
 		return err
 	}
-	defer closeAll(bs)
-	for _, b := range bs {
-		tl.Note(b.Name, "listening on %s", b.URL())
-	}
-	ts := targets(bs)
+	defer lb.CloseBackends(bs)
+	lb.Announce(tl, bs)
+	ts := lb.Targets(bs)
 	b := newBalancer("l7-lb", courseRoutes(ts, sc.Policy), tl)
 	b.sticky, b.verbose = sc.Sticky, !sc.Quiet
 	defer b.close()
@@ -67,9 +54,7 @@ func serve(ctx context.Context, ln net.Listener, tl *timeline.Timeline, sc serve
 				tl.Note("health", "%s out: %v", t, err)
 			}
 		}}
-	var wg sync.WaitGroup
-	wg.Go(func() { checker.Run(ctx, ts...) })
-	defer wg.Wait()
+	defer checker.Start(ctx, ts...)()
 	srv := &http.Server{Handler: b, ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietLog}
 	scheme := "http"
 	if conf != nil {

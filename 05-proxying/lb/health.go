@@ -108,3 +108,33 @@ func (c *Checker) watch(ctx context.Context, t *Target) {
 		}
 	}
 }
+
+// Start runs the checks in the background, as Run does, until ctx ends or
+// stop is called; stop waits for them to end.
+func (c *Checker) Start(ctx context.Context, targets ...*Target) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Run(ctx, targets...)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// Await receives changes (true: a target came back, false: one went
+// down) until one is want, or ctx ends.
+func Await(ctx context.Context, changes <-chan bool, want bool) error {
+	for {
+		select {
+		case up := <-changes:
+			if up == want {
+				return nil
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for a health check: %w", ctx.Err())
+		}
+	}
+}

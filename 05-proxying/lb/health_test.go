@@ -5,6 +5,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"backend-protocols/internal/leak"
 )
 
 type change struct {
@@ -16,16 +18,7 @@ func watch(t *testing.T, c *Checker, ts ...*Target) <-chan change {
 	t.Helper()
 	ch := make(chan change, 16)
 	c.OnChange = func(tg *Target, up bool, _ error) { ch <- change{tg.Name, up} }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c.Run(ctx, ts...)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	t.Cleanup(c.Start(context.Background(), ts...))
 	return ch
 }
 
@@ -75,7 +68,7 @@ func TestHTTPCheckSeesWhatDialCheckMisses(t *testing.T) {
 }
 
 func TestServeTCPClosesEverything(t *testing.T) {
-	noLeaks(t)
+	leak.Check(t, running...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -108,5 +101,19 @@ func TestServeTCPClosesEverything(t *testing.T) {
 		if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil {
 			t.Errorf("conn %d: got %d bytes, %v; want it closed", i, n, err)
 		}
+	}
+}
+
+func TestAwait(t *testing.T) {
+	ch := make(chan bool, 3)
+	ch <- true
+	ch <- false
+	if err := Await(context.Background(), ch, false); err != nil {
+		t.Errorf("got %v, want the down change found", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Await(ctx, ch, true); err == nil {
+		t.Error("got nil from a cancelled wait with nothing to receive")
 	}
 }

@@ -72,6 +72,15 @@ func ParsePolicy(s string) (Policy, error) {
 	return 0, fmt.Errorf("unknown policy %q (want round-robin or least-conn)", s)
 }
 
+// Set parses a flag's value: Policy is a flag.Value.
+func (p *Policy) Set(s string) error {
+	v, err := ParsePolicy(s)
+	if err == nil {
+		*p = v
+	}
+	return err
+}
+
 // Pool is a set of targets and a policy. It is safe for concurrent use.
 type Pool struct {
 	Policy  Policy

@@ -46,3 +46,27 @@ func (s *Sink) Close() error {
 	<-s.done
 	return nil
 }
+
+// HalfClose is the client side of a Sink: it writes n bytes to c, shuts
+// down c's write side (a FIN), and reads the answer from r (c itself if r
+// is nil) until the other side closes.
+func HalfClose(c *net.TCPConn, r io.Reader, n int64) (string, error) {
+	if r == nil {
+		r = c
+	}
+	if _, err := io.Copy(c, io.LimitReader(zeros{}, n)); err != nil {
+		return "", err
+	}
+	if err := c.CloseWrite(); err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(r)
+	return string(b), err
+}
+
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) {
+	clear(b)
+	return len(b), nil
+}

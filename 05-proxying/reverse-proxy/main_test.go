@@ -11,31 +11,19 @@ import (
 	"testing"
 	"time"
 
+	"backend-protocols/05-proxying/lb"
 	"backend-protocols/internal/certs"
 	"backend-protocols/internal/leak"
 	"backend-protocols/internal/timeline"
 )
 
-func noLeaks(t *testing.T) {
-	t.Helper()
-	before, err := leak.FDs()
-	if err != nil {
-		t.Skipf("cannot count descriptors: %v", err)
-	}
-	t.Cleanup(func() {
-		left := leak.Gone(5*time.Second, "net/http.(*conn).serve", "net/http.(*persistConn)",
-			"httputil.(*ReverseProxy)", "net/http.(*http2serverConn)")
-		if len(left) > 0 {
-			t.Errorf("goroutines left:\n%s", strings.Join(left, "\n\n"))
-		}
-		if n, _ := leak.FDsAtMost(5*time.Second, before); n > before {
-			t.Errorf("got %d descriptors open, want %d as before the test", n, before)
-		}
-	})
-}
+// running names the goroutines that must all be gone when a test ends:
+// leak.Check also counts this process's descriptors before and after.
+var running = []string{"net/http.(*conn).serve", "net/http.(*persistConn)",
+	"httputil.(*ReverseProxy)", "net/http.(*http2serverConn)"}
 
 func TestScenario(t *testing.T) {
-	noLeaks(t)
+	leak.Check(t, running...)
 	res, err := scenario(context.Background(), timeline.Quiet(), config{Timeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -114,21 +102,10 @@ func TestForwarded(t *testing.T) {
 // TestBadInput: a malformed request gets 400; clients that vanish in the
 // middle of an event stream or a slow request free everything they held.
 func TestBadInput(t *testing.T) {
-	noLeaks(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln, timeline.Quiet(), config{Timeout: 10 * time.Second}, false, nil) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
+	leak.Check(t, running...)
+	addr := lb.ServeForTest(t, func(ctx context.Context, ln net.Listener) error {
+		return serve(ctx, ln, timeline.Quiet(), config{Timeout: 10 * time.Second}, false, nil)
+	})
 	send := func(req string) (net.Conn, string) {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -164,20 +141,16 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestServeTLS(t *testing.T) {
-	noLeaks(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	leak.Check(t, running...)
 	ca, err := certs.NewCA()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln, timeline.Quiet(), config{Timeout: time.Second}, true, ca) }()
+	addr := lb.ServeForTest(t, func(ctx context.Context, ln net.Listener) error {
+		return serve(ctx, ln, timeline.Quiet(), config{Timeout: time.Second}, true, ca)
+	})
 	tr := &http.Transport{TLSClientConfig: ca.ClientConfig(), ForceAttemptHTTP2: true}
-	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("https://" + ln.Addr().String() + "/headers")
+	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("https://" + addr + "/headers")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,9 +159,5 @@ func TestServeTLS(t *testing.T) {
 	tr.CloseIdleConnections()
 	if resp.Proto != "HTTP/2.0" || !strings.Contains(string(body), "X-Forwarded-Proto: https") {
 		t.Errorf("got %s and\n%s\nwant HTTP/2.0 and X-Forwarded-Proto: https", resp.Proto, body)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("serve: %v", err)
 	}
 }

@@ -55,18 +55,11 @@ type stack struct {
 // build starts three backends and makes the proxy server in front of them,
 // serving TLS with HTTP/2 (and HTTP/1.1) from ca if it is set.
 func build(ca *certs.CA, timeout time.Duration, tl *timeline.Timeline) (*stack, error) {
-	s := &stack{}
-	var ts []*lb.Target
-	for _, n := range names {
-		b, err := lb.StartBackend(n, lb.BackendOptions{Routes: backendRoutes})
-		if err != nil {
-			s.close()
-			return nil, err
-		}
-		s.bs = append(s.bs, b)
-		ts = append(ts, lb.NewTarget(b.Name, b.Addr))
+	bs, err := lb.StartBackends(lb.BackendOptions{Routes: backendRoutes}, names...)
+	if err != nil {
+		return nil, err
 	}
-	s.pool = lb.NewPool(lb.RoundRobin, ts...)
+	s := &stack{bs: bs, pool: lb.NewPool(lb.RoundRobin, lb.Targets(bs)...)}
 	rp, tr := newProxy(s.pool, timeout, tl)
 	s.tr, s.cache = tr, newCache(rp)
 	s.server = &http.Server{Handler: s.cache, ReadHeaderTimeout: 10 * time.Second,
@@ -93,9 +86,7 @@ func (s *stack) close() {
 	if s.tr != nil {
 		s.tr.CloseIdleConnections()
 	}
-	for _, b := range s.bs {
-		b.Close()
-	}
+	lb.CloseBackends(s.bs)
 }
 
 func (s *stack) backendConns() int64 {
@@ -130,18 +121,14 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, e
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	base := "https://" + strings.Replace(run.Addr, "127.0.0.1", "localhost", 1)
-	steps := []func() error{
+	if err := lb.Scenes(tl,
 		func() error { return origin(ctx, tl, c, base, s, &res) },
 		func() error { return cached(ctx, tl, c, base, s, &res) },
 		func() error { return events(ctx, tl, c, base, &res) },
 		func() error { return upgrade(ctx, tl, ca, base, &res) },
 		func() error { return failures(ctx, tl, c, base, s, cfg, &res) },
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return res, err
-		}
-		tl.Printf("")
+	); err != nil {
+		return res, err
 	}
 	return res, nil
 }

@@ -6,9 +6,8 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 
+	"backend-protocols/05-proxying/lb"
 	"backend-protocols/internal/certs"
 	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
@@ -24,14 +23,9 @@ func serve(ctx context.Context, ln net.Listener, tl *timeline.Timeline, cfg conf
 	defer ln.Close()
 	if useTLS && ca == nil {
 		var err error
-		if ca, err = certs.NewCA(); err != nil {
+		if ca, err = lb.ServeCA(tl, "proxy", "reverse-proxy-ca.pem"); err != nil {
 			return err
 		}
-		path := filepath.Join(os.TempDir(), "reverse-proxy-ca.pem")
-		if err := os.WriteFile(path, ca.PEM(), 0o644); err != nil {
-			return err
-		}
-		tl.Note("proxy", "CA certificate written to %s (curl --cacert %s)", path, path)
 	}
 	if !useTLS {
 		ca = nil

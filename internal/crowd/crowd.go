@@ -55,6 +55,20 @@ type Server struct {
 // the test ends.
 func Start(t testing.TB, bin string, args ...string) *Server {
 	t.Helper()
+	return launch(t, bin, args, func(line string) (string, bool) {
+		if m := listening.FindStringSubmatch(line); m != nil {
+			return m[1], true
+		}
+		return "", false
+	})
+}
+
+// launch runs bin with args and feeds each line it prints to match until
+// match reports done; the address match returns then becomes Addr. The
+// process is killed when the test ends.
+func launch(t testing.TB, bin string, args []string,
+	match func(line string) (addr string, done bool)) *Server {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -69,12 +83,11 @@ func Start(t testing.TB, bin string, args ...string) *Server {
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
+		found := false
 		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
+			if a, ok := match(sc.Text()); ok && !found {
+				found = true
+				addr <- a
 			}
 		}
 		io.Copy(io.Discard, out)

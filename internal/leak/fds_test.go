@@ -23,3 +23,17 @@ func TestFDs(t *testing.T) {
 		t.Errorf("after closing it: got %d, %v; want %d", n, err, before)
 	}
 }
+
+func TestCheckPasses(t *testing.T) {
+	Check(t, "leak.parkedHere")
+	started, stop := make(chan struct{}), make(chan struct{})
+	go parkedHere(started, stop)
+	<-started
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Registered after Check, so these run before its check.
+	t.Cleanup(func() { f.Close() })
+	t.Cleanup(func() { close(stop) })
+}
