@@ -274,6 +274,26 @@ func bulk(ctx context.Context, t target, n int64) (float64, time.Duration, error
 	return float64(n) / d.Seconds() / 1e6, cpu1 - cpu0, nil
 }
 
+// parallelBulk downloads n bytes on each of k connections at once and
+// returns the total rate.
+func parallelBulk(ctx context.Context, t target, k int, n int64) (float64, error) {
+	start := time.Now()
+	errs := make(chan error, k)
+	for range k {
+		go func() {
+			_, _, err := bulk(ctx, t, n)
+			errs <- err
+		}()
+	}
+	var first error
+	for range k {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return float64(k) * float64(n) / time.Since(start).Seconds() / 1e6, first
+}
+
 // wrk runs wrk against t, if installed, and returns its req/s and p50/p99.
 func wrk(ctx context.Context, t target, conns int, d time.Duration) (reqStats, bool, error) {
 	bin, err := exec.LookPath("wrk")
@@ -316,7 +336,8 @@ func wrk(ctx context.Context, t target, conns int, d time.Duration) (reqStats, b
 const (
 	workers   = 16
 	bulkBytes = 256 << 20
-	rounds    = 3 // each target measured once per round, rounds interleaved
+	rounds    = 5 // each target measured once per round, rounds interleaved
+	streams   = 4 // parallel bulk connections, for the throughput at saturation
 )
 
 func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/1e3) }
@@ -363,7 +384,7 @@ func BenchmarkCompare(b *testing.B) {
 	r := newRig(b)
 	ctx := context.Background()
 	reqs, wrks := newSamples(), newSamples()
-	mbs, perGB := map[string][]float64{}, map[string][]float64{}
+	mbs, perGB, par := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
 	_, haveWrk := exec.LookPath("wrk")
 	for range rounds {
 		for _, t := range r.requests {
@@ -394,6 +415,11 @@ func BenchmarkCompare(b *testing.B) {
 			gb := float64(n) * bulkBytes / 1e9
 			mbs[t.name] = append(mbs[t.name], gb*1e3/time.Since(start).Seconds())
 			perGB[t.name] = append(perGB[t.name], float64(cpu)/gb)
+			rate, err := parallelBulk(ctx, t, streams, bulkBytes/2)
+			if err != nil {
+				b.Fatal(err)
+			}
+			par[t.name] = append(par[t.name], rate)
 		}
 	}
 	var sb strings.Builder
@@ -412,20 +438,23 @@ func BenchmarkCompare(b *testing.B) {
 		}
 		sb.WriteString("\n")
 	}
-	fmt.Fprintf(&sb, "\none connection, GET /bulk of %d MiB three times, medians of %d rounds:\n\n",
-		bulkBytes>>20, rounds)
-	fmt.Fprintf(&sb, "| path | MB/s | of direct | server CPU per GB |\n|---|---|---|---|\n")
-	direct := median(mbs["direct"])
+	fmt.Fprintf(&sb, "\nGET /bulk of %d MiB three times on one connection, then on %d at once, medians of %d rounds:\n\n",
+		bulkBytes>>20, streams, rounds)
+	fmt.Fprintf(&sb, "| path | MB/s | of direct | server CPU per GB | MB/s, %d connections | of direct |\n",
+		streams)
+	fmt.Fprintf(&sb, "|---|---|---|---|---|---|\n")
+	direct, directPar := median(mbs["direct"]), median(par["direct"])
 	for _, t := range r.bulk {
-		m := median(mbs[t.name])
-		fmt.Fprintf(&sb, "| %s | %.0f | %.0f%% | %.0f ms |\n", t.name, m, 100*m/direct,
-			median(perGB[t.name])/1e6)
+		m, p := median(mbs[t.name]), median(par[t.name])
+		fmt.Fprintf(&sb, "| %s | %.0f | %.0f%% | %.0f ms | %.0f | %.0f%% |\n", t.name, m, 100*m/direct,
+			median(perGB[t.name])/1e6, p, 100*p/directPar)
 	}
 	fmt.Print(sb.String())
 	for _, name := range []string{"direct", "l4-lb", "l7-lb"} {
 		b.ReportMetric(reqs.median(name).RPS, name+"-req/s")
 	}
 	b.ReportMetric(100*median(mbs["l4-lb"])/direct, "l4-bulk-%-of-direct")
+	b.ReportMetric(100*median(par["l4-lb"])/directPar, "l4-bulk4-%-of-direct")
 }
 
 // TestCompareRig runs every part of the comparison briefly, so that the
