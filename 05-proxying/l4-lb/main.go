@@ -56,7 +56,7 @@ func main() {
 				return serve(ctx, ln, tl, sc)
 			},
 		})
-	sc.Register(p, "conns", "backends speak HTTPS, passed through and routed by server name",
+	sc.Register(p, "conn", "backends speak HTTPS, passed through and routed by server name",
 		20*time.Millisecond)
 	p.Flags.StringVar(&sc.Copy, "copy", sc.Copy,
 		"with -serve: splice (io.Copy) or user (a read and write loop), to compare")

@@ -56,7 +56,7 @@ func main() {
 				return serve(ctx, ln, tl, sc)
 			},
 		})
-	sc.Register(p, "requests", "serve HTTPS with HTTP/2", 20*time.Millisecond)
+	sc.Register(p, "request", "serve HTTPS with HTTP/2", 20*time.Millisecond)
 	p.Flags.BoolVar(&sc.Sticky, "sticky", false, "with -serve: pin clients to a backend with a cookie")
 	p.Main()
 }

@@ -15,13 +15,15 @@ type Flags struct {
 }
 
 // Register adds -policy, -tls, -health (default health for the scenario)
-// and -quiet-UNIT to p; tls says what -tls does.
+// and -quiet-UNITs to p, where unit names what is logged one line each;
+// tls says what -tls does.
 func (f *Flags) Register(p *demo.Program, unit, tls string, health time.Duration) {
 	f.Health = health
-	p.Flags.Var(&f.Policy, "policy", "with -serve: round-robin or least-conn")
+	p.Flags.Var(&f.Policy, "policy",
+		"with -serve: the `POLICY` that picks a backend, round-robin (the default) or least-conn")
 	p.Flags.BoolVar(&f.TLS, "tls", false, "with -serve: "+tls)
-	p.Flags.BoolVar(&f.Quiet, "quiet-"+unit, false,
-		"with -serve: no line per "+unit[:len(unit)-1]+" (for load tests)")
+	p.Flags.BoolVar(&f.Quiet, "quiet-"+unit+"s", false,
+		"with -serve: no line per "+unit+" (for load tests)")
 	p.Flags.DurationVar(&f.Health, "health", health,
 		"health check interval (default 1s with -serve)")
 }
