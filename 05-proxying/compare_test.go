@@ -9,7 +9,9 @@
 // in front of three backends of its own, so its CPU time can be read from
 // /proc/PID/stat. The load comes from internal/timing's Load (and, if
 // installed, from wrk as an independent check). The benchmark prints a
-// table at the end; 05-proxying/README.md shows one.
+// table at the end; 05-proxying/README.md shows one. TestCompareRig runs
+// every part briefly, and TestSpliceUnderStrace (splice_test.go) counts
+// an l4-lb process's splice calls from outside with strace.
 package proxying
 
 import (

@@ -20,8 +20,9 @@ import (
 // result is what the scenario measured; the test asserts on it.
 type result struct {
 	// KeepAlive counts 100 requests on one keep-alive connection by the
-	// backend that answered; Conns is how many connections the balancer
-	// saw for them. PerConn counts 100 requests on 100 connections.
+	// backend that answered; KeepAliveConns is how many connections the
+	// balancer saw for them. PerConn counts 100 requests on 100
+	// connections.
 	KeepAlive, PerConn map[string]int
 	KeepAliveConns     int64
 
@@ -32,7 +33,8 @@ type result struct {
 	HalfClose string // the sink's answer after the client's FIN
 
 	// Health: 30 connections each with b2 stopped but still in the pool,
-	// after the checks took it out, and after it came back.
+	// after the checks took it out, and after it came back; how long the
+	// checks took to see each change.
 	Refused                int64 // dials b2 refused, retried elsewhere
 	Down, Out, Back        map[string]int
 	RefusedOut             int64 // dials refused once b2 was out
@@ -265,7 +267,7 @@ func health(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *r
 	}
 	res.Refused = bal.failedDials.Load()
 	tl.Note("client", "30 connections: %s", lb.Shares(res.Down))
-	tl.Note("l4-lb", "%d dials refused by b2, each retried on another backend", res.Refused)
+	tl.Note("l4-lb", "%d dials refused by b2, each retried on another backend: every client served, unevenly", res.Refused)
 
 	changes := make(chan bool, 4)
 	checker := &lb.Checker{Check: lb.DialCheck(), Interval: every, Fall: 2, Rise: 2,
@@ -284,6 +286,7 @@ func health(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *r
 		return err
 	}
 	res.DownAfter = time.Since(t0)
+	tl.Note("health", "b2 out %s after the checks began", timeline.Ms(res.DownAfter))
 	if res.Out, err = lb.Tally(ctx, pc, "http://"+addr+"/", 30); err != nil {
 		return err
 	}
@@ -298,6 +301,7 @@ func health(ctx context.Context, tl *timeline.Timeline, bs []*lb.Backend, res *r
 		return err
 	}
 	res.BackAfter = time.Since(t0)
+	tl.Note("health", "b2 back %s after it restarted", timeline.Ms(res.BackAfter))
 	if res.Back, err = lb.Tally(ctx, pc, "http://"+addr+"/", 30); err != nil {
 		return err
 	}
