@@ -8,7 +8,6 @@
 package crowd
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -20,12 +19,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"backend-protocols/internal/demo"
 )
 
 // Build compiles the main package in dir (relative to the test's working
@@ -40,14 +40,10 @@ func Build(t testing.TB, dir string) string {
 	return bin
 }
 
-// listening matches the line a demo prints when its server is up.
-var listening = regexp.MustCompile(`listening on (?:[a-z]+://)?([0-9.]+:[0-9]+)`)
-
 // Server is a demo server running in a child process.
 type Server struct {
+	*demo.Child
 	Addr string
-	cmd  *exec.Cmd
-	done chan struct{}
 }
 
 // Start runs bin with args (which should include -serve 127.0.0.1:0) and
@@ -55,51 +51,22 @@ type Server struct {
 // the test ends.
 func Start(t testing.TB, bin string, args ...string) *Server {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	var stderr bytes.Buffer
+	cmd := exec.Command(bin, args...)
 	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	c, err := demo.StartChild(ctx, cmd)
+	if err != nil {
+		t.Fatalf("%s: %v: %s", bin, err, stderr.String())
 	}
-	s := &Server{cmd: cmd, done: make(chan struct{})}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	go func() {
-		cmd.Wait()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-s.done
-	})
-	select {
-	case s.Addr = <-addr:
-	case <-s.done:
-		t.Fatalf("%s exited before listening: %s", bin, stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s never said where it listens", bin)
-	}
-	return s
+	t.Cleanup(c.Kill)
+	return &Server{Child: c, Addr: c.Addr}
 }
 
 // RSS returns the server's resident set size in bytes.
 func (s *Server) RSS() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.Cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
