@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -582,4 +584,46 @@ func openFDs(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return len(ents)
+}
+
+// TestNATInRouter runs nft inside the router to masquerade what leaves
+// toward the server: the server then sees the router's address, not the
+// client's. Issue-sized NAT demos build on this.
+func TestNATInRouter(t *testing.T) {
+	nft, err := exec.LookPath("nft")
+	if err != nil {
+		t.Skip("nft not installed (Debian package nftables)")
+	}
+	c := newChain(t, Hop{}, Hop{})
+	cmd := exec.Command(nft, "-f", "-")
+	cmd.Stdin = strings.NewReader(`table ip nat {
+	chain post {
+		type nat hook postrouting priority srcnat;
+		oifname "eth1" masquerade
+	}
+}`)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := c.Hosts[1].Do(cmd.Run); err != nil {
+		t.Fatalf("nft in the router: %v\n%s", err, out.Bytes())
+	}
+	ln, err := c.Server().Listen("tcp", netip.AddrPortFrom(c.Addr(2), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := c.Client().Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	from := sc.RemoteAddr().(*net.TCPAddr).AddrPort().Addr()
+	if want := netip.MustParseAddr("10.0.1.1"); from != want {
+		t.Errorf("server saw the client as %v, want the router's %v", from, want)
+	}
 }
