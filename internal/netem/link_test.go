@@ -9,14 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"backend-protocols/internal/leak"
 	"backend-protocols/internal/netns"
 	"golang.org/x/sys/unix"
 )
@@ -88,6 +87,31 @@ func listen(t *testing.T, c *Chain, network string) string {
 	}
 }
 
+// timed runs measure until one run takes at most want+slack, up to tries
+// times, and fails the test if none does or if any run beats want, which
+// the emulated delays make impossible. Taking the best of a few runs keeps
+// the check tight on a loaded machine, where the scheduler can hold up any
+// single run (the client, the server or the kernel's softirq), without
+// letting a wrong delay pass: a systematic error shows in every run.
+func timed(t *testing.T, what string, want, slack time.Duration, tries int,
+	measure func() time.Duration) {
+	t.Helper()
+	var got []time.Duration
+	for range tries {
+		d := measure()
+		got = append(got, d)
+		if d < want {
+			t.Errorf("got %s in %v, faster than the emulated %v", what, d, want)
+			return
+		}
+		if d <= want+slack {
+			t.Logf("%s took %v", what, got)
+			return
+		}
+	}
+	t.Errorf("got %s in %v, want one within %v of %v", what, got, slack, want)
+}
+
 // tcpFlags returns the flags of a TCP packet, or 0 for anything else.
 func tcpFlags(pkt []byte) byte {
 	ihl := int(pkt[0]&0x0f) * 4
@@ -116,26 +140,19 @@ func TestTCPConnectCostsOneRoundTrip(t *testing.T) {
 			p := Path{Delay: oneWay}
 			c := newChain(t, Hop{Up: p, Down: p, Tap: tap})
 			addr := listen(t, c, "tcp")
-			var took []time.Duration
-			for range 3 {
+			timed(t, "connect", 2*oneWay, 5*time.Millisecond, 10, func() time.Duration {
 				start := time.Now()
 				conn, err := c.Client().Dial("tcp", addr)
 				if err != nil {
 					t.Fatal(err)
 				}
-				took = append(took, time.Since(start))
-				conn.Close()
-			}
-			t.Logf("connect took %v", took)
-			slices.Sort(took)
-			// Never faster than the round trip; the median within 5ms
-			// of it (a loaded machine may delay a single run more).
-			if took[0] < 2*oneWay || took[1] > 2*oneWay+5*time.Millisecond {
-				t.Errorf("got connect in %v, want %v (+5ms)", took, 2*oneWay)
-			}
-			if syns.Load() != 3 || synAcks.Load() != 3 {
-				t.Errorf("got %d SYNs up and %d SYN-ACKs down, want 3 and 3",
-					syns.Load(), synAcks.Load())
+				defer conn.Close()
+				return time.Since(start)
+			})
+			n := syns.Load()
+			if n < 1 || synAcks.Load() != n {
+				t.Errorf("got %d SYNs up and %d SYN-ACKs down, want one each per connect",
+					n, synAcks.Load())
 			}
 		})
 	}
@@ -169,12 +186,14 @@ func TestUDPEchoAndCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	rtt := echoUDP(t, conn, []byte("hello, namespace"))
-	if rtt < 2*oneWay || rtt > 2*oneWay+5*time.Millisecond {
-		t.Errorf("got round trip %v, want %v (+5ms)", rtt, 2*oneWay)
-	}
-	// One datagram each way: 20 bytes of IP header, 8 of UDP, 16 of data.
-	want := Stats{Packets: 1, Bytes: 44}
+	var n int
+	timed(t, "UDP round trip", 2*oneWay, 5*time.Millisecond, 10, func() time.Duration {
+		n++
+		return echoUDP(t, conn, []byte("hello, namespace"))
+	})
+	// One datagram each way per echo: 20 bytes of IP header, 8 of UDP,
+	// 16 of data.
+	want := Stats{Packets: n, Bytes: 44 * n}
 	if s := c.Links[0].Up(); s != want {
 		t.Errorf("got up %+v, want %+v", s, want)
 	}
@@ -386,14 +405,21 @@ func TestTCPFastOpen(t *testing.T) {
 		}
 		return time.Since(start)
 	}
-	first := exchange()  // gets a cookie: handshake, then the request
-	second := exchange() // the request rides in the SYN with the cookie
-	t.Logf("first %v, second %v", first, second)
-	if first < 4*oneWay || second < 2*oneWay || second > 3*oneWay {
-		t.Errorf("got %v then %v, want about %v then %v", first, second, 4*oneWay, 2*oneWay)
+	// The first connection asks for a cookie: handshake, then request.
+	if first := exchange(); first < 4*oneWay {
+		t.Errorf("got the first exchange in %v, want at least %v", first, 4*oneWay)
 	}
-	if n := synData.Load(); n != 4 {
-		t.Errorf("got %d bytes of data in SYNs, want 4", n)
+	if n := synData.Load(); n != 0 {
+		t.Errorf("got %d bytes of data in the first SYN, want 0", n)
+	}
+	// Later ones carry the request in the SYN, with the cookie.
+	var n int64
+	timed(t, "TFO exchange", 2*oneWay, 5*time.Millisecond, 5, func() time.Duration {
+		n++
+		return exchange()
+	})
+	if got := synData.Load(); got != 4*n {
+		t.Errorf("got %d bytes of data in %d SYNs, want %d", got, n, 4*n)
 	}
 }
 
@@ -554,19 +580,16 @@ func TestCloseLeavesNothing(t *testing.T) {
 		conn.Close()
 	}
 	run() // warm up: the runtime keeps a few fds and threads of its own
-	fds, goroutines := openFDs(t), runtime.NumGoroutine()
+	fds := openFDs(t)
 	for range 3 {
 		run()
 	}
 	if got := openFDs(t); got > fds {
 		t.Errorf("got %d open fds, want at most %d", got, fds)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if got := runtime.NumGoroutine(); got > goroutines {
-		t.Errorf("got %d goroutines, want at most %d", got, goroutines)
+	if left := leak.Gone(2*time.Second, "netem.(*Link)", "netem.(*queue",
+		"netns.onThread"); len(left) > 0 {
+		t.Errorf("got goroutines left after Close:\n%s", strings.Join(left, "\n\n"))
 	}
 	home, _ := os.Readlink("/proc/self/ns/net")
 	tasks, _ := filepath.Glob("/proc/self/task/*/ns/net")

@@ -121,26 +121,24 @@ func onThread(target int, f func() error) error {
 			done <- err
 			return
 		}
-		returned := false
+		// Stays the answer if f panics or calls Goexit.
+		err = errors.New("netns: function did not return")
 		defer func() {
+			// Move back before answering, so the caller never sees
+			// this thread outside its home.
 			if unix.Setns(home, unix.CLONE_NEWNET) == nil {
 				runtime.UnlockOSThread()
 			}
 			unix.Close(home)
-			if !returned {
-				done <- errors.New("netns: function did not return")
-			}
+			done <- err
 		}()
 		if target >= 0 {
-			if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
-				returned = true
-				done <- fmt.Errorf("setns: %w", err)
+			if serr := unix.Setns(target, unix.CLONE_NEWNET); serr != nil {
+				err = fmt.Errorf("setns: %w", serr)
 				return
 			}
 		}
 		err = f()
-		returned = true
-		done <- err
 	}()
 	return <-done
 }

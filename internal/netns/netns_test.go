@@ -9,10 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"backend-protocols/internal/leak"
 	"golang.org/x/sys/unix"
 )
 
@@ -268,19 +270,17 @@ func TestDoSurvivesGoexit(t *testing.T) {
 
 func TestNoLeaks(t *testing.T) {
 	need(t)
-	// Warm up: the runtime keeps a few fds and threads of its own.
-	n, _ := New("warm")
-	n.Close()
-	fds, goroutines := openFDs(t), runtime.NumGoroutine()
-	for range 5 {
+	round := func() {
 		a, err := New("a")
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer a.Close()
 		b, err := New("b")
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer b.Close()
 		if err := Veth(a, "eth0", b, "eth0", 0); err != nil {
 			t.Fatal(err)
 		}
@@ -289,18 +289,23 @@ func TestNoLeaks(t *testing.T) {
 			t.Fatal(err)
 		}
 		ln.Close()
-		a.Close()
-		b.Close()
+	}
+	round() // warm up: the runtime keeps a few fds (epoll) of its own
+	fds := openFDs(t)
+	for range 5 {
+		round()
 	}
 	if got := openFDs(t); got > fds {
-		t.Errorf("got %d open fds, want at most %d", got, fds)
+		ents, _ := os.ReadDir("/proc/self/fd")
+		var names []string
+		for _, e := range ents {
+			l, _ := os.Readlink("/proc/self/fd/" + e.Name())
+			names = append(names, l)
+		}
+		t.Errorf("got %d open fds %v, want at most %d", got, names, fds)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if got := runtime.NumGoroutine(); got > goroutines {
-		t.Errorf("got %d goroutines, want at most %d", got, goroutines)
+	if left := leak.Gone(2*time.Second, "netns.onThread"); len(left) > 0 {
+		t.Errorf("got goroutines left:\n%s", strings.Join(left, "\n\n"))
 	}
 	if s := strayThreads(t); len(s) > 0 {
 		t.Errorf("got threads left in a namespace: %v", s)
