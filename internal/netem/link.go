@@ -27,8 +27,9 @@ type Hop struct {
 	MTU  int  // 1500 when zero
 	// Tap, if set, sees every IP packet the link receives, before it is
 	// delayed: up is true from A to B, dropped says whether the Path
-	// dropped it. It runs on the link's goroutine; it must be quick and
-	// must not keep pkt. Demos use it to draw flights and count bytes.
+	// dropped it. It runs on the goroutine that reads that direction, so
+	// calls for the two directions may overlap; it must be quick and must
+	// not keep pkt. Demos use it to draw flights and count bytes.
 	Tap func(up bool, pkt []byte, dropped bool)
 }
 
@@ -38,7 +39,9 @@ type Hop struct {
 // where a forwarder reads every frame with a packet socket and sends it out
 // of the other peer when its delay has passed. Only IP packets the hosts
 // send cross it: ARP is never needed (each end knows the other's hardware
-// address for good) and IPv6 is off on both interfaces.
+// address for good) and IPv6 is off on both interfaces. A Path's Drop
+// function gets each IP packet (from its IPv4 header on) and its number in
+// that direction, from 1.
 type Link struct {
 	wire     *netns.NS
 	a, b     *packetConn // on the wire: a faces End A, b faces End B
@@ -159,19 +162,7 @@ func (d *linkDir) pass(frame []byte, at time.Time) {
 	pkt := frame[ethHeader:]
 	d.mu.Lock()
 	fate := d.c.next(pkt)
-	d.stats.Packets++
-	d.stats.Bytes += len(pkt)
-	switch {
-	case fate.drop:
-		d.stats.Dropped++
-	default:
-		if fate.reorder {
-			d.stats.Reordered++
-		}
-		if fate.copies > 1 {
-			d.stats.Duplicated++
-		}
-	}
+	d.stats.count(len(pkt), fate)
 	d.mu.Unlock()
 	if d.tap != nil {
 		d.tap(d.up, pkt, fate.drop)
@@ -188,6 +179,23 @@ func (d *linkDir) pass(frame []byte, at time.Time) {
 			d.mu.Lock()
 			d.stats.Dropped++ // queue full: tail drop
 			d.mu.Unlock()
+		}
+	}
+}
+
+// count records one packet of n bytes and what its path decided for it.
+func (s *Stats) count(n int, f fate) {
+	s.Packets++
+	s.Bytes += n
+	switch {
+	case f.drop:
+		s.Dropped++
+	default:
+		if f.reorder {
+			s.Reordered++
+		}
+		if f.copies > 1 {
+			s.Duplicated++
 		}
 	}
 }

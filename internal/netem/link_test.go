@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -52,18 +51,7 @@ func listen(t *testing.T, c *Chain, network string) string {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				conn, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer conn.Close()
-					io.Copy(conn, conn)
-				}()
-			}
-		}()
+		go serveEcho(ln)
 		return ln.Addr().String()
 	default:
 		pc, err := c.Server().ListenPacket("udp", addr)
@@ -122,6 +110,20 @@ func tcpFlags(pkt []byte) byte {
 }
 
 const synFlag, ackFlag = 0x02, 0x10
+
+// serveEcho echoes every connection ln accepts until ln is closed.
+func serveEcho(ln net.Listener) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer conn.Close()
+			io.Copy(conn, conn)
+		}()
+	}
+}
 
 // TestTCPConnectCostsOneRoundTrip dials across a pair: the SYN and the
 // SYN-ACK each wait the one-way delay, so connect takes twice that.
@@ -366,18 +368,7 @@ func TestTCPFastOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				io.Copy(conn, conn)
-			}()
-		}
-	}()
+	go serveEcho(ln)
 	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
 		var err error
 		rc.Control(func(fd uintptr) {
@@ -555,6 +546,23 @@ func TestChainMTU(t *testing.T) {
 	})
 }
 
+// connectAcross listens on the server and connects from the client; the
+// caller closes both.
+func connectAcross(t *testing.T, c *Chain) (net.Listener, net.Conn) {
+	t.Helper()
+	srv := netip.AddrPortFrom(c.Addr(len(c.Hosts)-1), 0)
+	ln, err := c.Server().Listen("tcp", srv.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := c.Client().Dial("tcp", ln.Addr().String())
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	return ln, conn
+}
+
 // TestCloseLeavesNothing checks that a used and closed chain leaves no
 // goroutine, file descriptor or thread behind in a namespace.
 func TestCloseLeavesNothing(t *testing.T) {
@@ -568,45 +576,25 @@ func TestCloseLeavesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		ln, err := c.Server().Listen("tcp", netip.AddrPortFrom(c.Addr(2), 0).String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		conn, err := c.Client().Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
+		ln, conn := connectAcross(t, c)
 		conn.Close()
+		ln.Close()
 	}
 	run() // warm up: the runtime keeps a few fds and threads of its own
-	fds := openFDs(t)
+	fds := len(leak.FDs())
 	for range 3 {
 		run()
 	}
-	if got := openFDs(t); got > fds {
-		t.Errorf("got %d open fds, want at most %d", got, fds)
+	if got := leak.FDs(); len(got) > fds {
+		t.Errorf("got %d open fds %v, want at most %d", len(got), got, fds)
 	}
 	if left := leak.Gone(2*time.Second, "netem.(*Link)", "netem.(*queue",
 		"netns.onThread"); len(left) > 0 {
 		t.Errorf("got goroutines left after Close:\n%s", strings.Join(left, "\n\n"))
 	}
-	home, _ := os.Readlink("/proc/self/ns/net")
-	tasks, _ := filepath.Glob("/proc/self/task/*/ns/net")
-	for _, p := range tasks {
-		if s, err := os.Readlink(p); err == nil && s != home {
-			t.Errorf("got thread %s in namespace %s, want %s", p, s, home)
-		}
+	if s := netns.StrayThreads(); len(s) > 0 {
+		t.Errorf("got threads left in a namespace: %v", s)
 	}
-}
-
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
 }
 
 // TestNATInRouter runs nft inside the router to masquerade what leaves
@@ -630,15 +618,8 @@ func TestNATInRouter(t *testing.T) {
 	if err := c.Hosts[1].Do(cmd.Run); err != nil {
 		t.Fatalf("nft in the router: %v\n%s", err, out.Bytes())
 	}
-	ln, err := c.Server().Listen("tcp", netip.AddrPortFrom(c.Addr(2), 0).String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln, conn := connectAcross(t, c)
 	defer ln.Close()
-	conn, err := c.Client().Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer conn.Close()
 	sc, err := ln.Accept()
 	if err != nil {

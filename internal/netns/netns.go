@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -246,4 +247,23 @@ func Available() error {
 		err = fmt.Errorf("%w; user namespace: %v", err, reexecErr)
 	}
 	return err
+}
+
+// home is the network namespace of the process's threads, read at start-up
+// on the main thread, before any Do.
+var home, _ = os.Readlink("/proc/thread-self/ns/net")
+
+// StrayThreads lists the process's threads that are not in the network
+// namespace the process started in, as "/proc/self/task/TID/ns/net ->
+// net:[INODE]". Tests call it after Close to check that no thread was left
+// behind in a namespace; it is empty when all is well.
+func StrayThreads() []string {
+	tasks, _ := filepath.Glob("/proc/self/task/*/ns/net")
+	var stray []string
+	for _, p := range tasks {
+		if s, err := os.Readlink(p); err == nil && s != home {
+			stray = append(stray, p+" -> "+s)
+		}
+	}
+	return stray
 }

@@ -18,12 +18,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// homeNS is the network namespace the test binary started in.
-var homeNS string
-
 func TestMain(m *testing.M) {
 	Reexec() // lets a non-root user run these tests where the kernel allows
-	homeNS, _ = os.Readlink("/proc/thread-self/ns/net")
 	os.Exit(m.Run())
 }
 
@@ -56,33 +52,6 @@ func nsOf(t *testing.T, path string) string {
 	return s
 }
 
-// strayThreads lists this process's threads that are not in the network
-// namespace the process started in.
-func strayThreads(t *testing.T) []string {
-	t.Helper()
-	home := homeNS
-	tasks, err := filepath.Glob("/proc/self/task/*/ns/net")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stray []string
-	for _, p := range tasks {
-		if s, err := os.Readlink(p); err == nil && s != home {
-			stray = append(stray, p+" -> "+s)
-		}
-	}
-	return stray
-}
-
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
-}
-
 func TestDoRunsInsideAndComesBack(t *testing.T) {
 	need(t)
 	n := newNS(t, "inside")
@@ -98,13 +67,13 @@ func TestDoRunsInsideAndComesBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inside == homeNS {
+	if inside == home {
 		t.Errorf("got namespace %s inside Do, want a new one", inside)
 	}
 	if len(ifaces) != 1 || ifaces[0].Name != "lo" || ifaces[0].Flags&net.FlagUp == 0 {
 		t.Errorf("got interfaces %v, want only lo, up", ifaces)
 	}
-	if s := strayThreads(t); len(s) > 0 {
+	if s := StrayThreads(); len(s) > 0 {
 		t.Errorf("got threads left in a namespace: %v", s)
 	}
 }
@@ -263,7 +232,7 @@ func TestDoSurvivesGoexit(t *testing.T) {
 	if err == nil {
 		t.Error("got nil from Do after Goexit, want an error")
 	}
-	if s := strayThreads(t); len(s) > 0 {
+	if s := StrayThreads(); len(s) > 0 {
 		t.Errorf("got threads left in a namespace: %v", s)
 	}
 }
@@ -291,23 +260,17 @@ func TestNoLeaks(t *testing.T) {
 		ln.Close()
 	}
 	round() // warm up: the runtime keeps a few fds (epoll) of its own
-	fds := openFDs(t)
+	fds := len(leak.FDs())
 	for range 5 {
 		round()
 	}
-	if got := openFDs(t); got > fds {
-		ents, _ := os.ReadDir("/proc/self/fd")
-		var names []string
-		for _, e := range ents {
-			l, _ := os.Readlink("/proc/self/fd/" + e.Name())
-			names = append(names, l)
-		}
-		t.Errorf("got %d open fds %v, want at most %d", got, names, fds)
+	if got := leak.FDs(); len(got) > fds {
+		t.Errorf("got %d open fds %v, want at most %d", len(got), got, fds)
 	}
 	if left := leak.Gone(2*time.Second, "netns.onThread"); len(left) > 0 {
 		t.Errorf("got goroutines left:\n%s", strings.Join(left, "\n\n"))
 	}
-	if s := strayThreads(t); len(s) > 0 {
+	if s := StrayThreads(); len(s) > 0 {
 		t.Errorf("got threads left in a namespace: %v", s)
 	}
 }
