@@ -19,6 +19,9 @@ type End struct {
 	Addr netip.Prefix // such as 10.0.0.1/24; the zero Prefix adds none
 }
 
+// With addresses on both Ends, each host gets a permanent neighbour entry
+// for the other; without, ARP crosses the link like any other frame.
+
 // Hop configures a Link: what happens to packets in each direction, and
 // the largest IP packet it carries.
 type Hop struct {

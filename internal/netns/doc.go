@@ -38,7 +38,17 @@
 // A namespace lives as long as a file descriptor, a socket or a thread
 // refers to it; NS holds a descriptor (no /run/netns mount and no name in
 // the system), and the kernel deletes the namespace and its interfaces
-// once Close has run and its last socket is closed.
+// once Close has run and its last socket is closed. StrayThreads lets a
+// test check that no thread was left behind in one.
+//
+// Two kernel habits are handled for the caller. A new interface drops the
+// packets it is asked to send until the kernel's link watcher has seen its
+// carrier come up, which for a veth can take up to a second; Veth gives
+// the two ends different interface indexes (the watcher then acts at
+// once) and returns only when both are operationally up. And a veth by
+// default hands its peer 64 KB TCP "super-frames" whose checksums are left
+// to hardware that does not exist; DisableOffloads turns that off, so a
+// packet socket sees the packets a real wire would carry.
 //
 // # Permissions
 //
