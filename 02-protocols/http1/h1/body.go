@@ -146,18 +146,8 @@ func (b *body) drain(max int64) bool {
 	if b.cont != nil {
 		return false // the client waits for a 100 we never sent
 	}
-	var buf [512]byte
-	for left := max; left > 0; {
-		n, err := b.Read(buf[:min(int64(len(buf)), left)])
-		left -= int64(n)
-		if err == io.EOF {
-			return true
-		}
-		if err != nil {
-			return false
-		}
-	}
-	return false
+	n, err := io.CopyN(io.Discard, b, max)
+	return err == io.EOF || err == nil && n < max && b.err == io.EOF
 }
 
 // expectCRLF reads the CRLF that ends a chunk's data.
@@ -183,12 +173,13 @@ func unexpected(err error) error {
 	return err
 }
 
+var errChunkLine = badRequest("chunk-size line exceeds the limit")
+
 // readChunkSize reads "chunk-size [ chunk-ext ] CRLF" and returns the
 // size. Extensions are checked against their grammar and ignored.
 func (r *Reader) readChunkSize() (int64, error) {
 	r.buf = r.buf[:0]
-	n, err := r.readLine(r.lim.MaxChunkLine,
-		badRequest("chunk-size line exceeds the limit"))
+	n, err := r.readLine(r.lim.MaxChunkLine, errChunkLine)
 	if err != nil {
 		return 0, unexpected(err)
 	}

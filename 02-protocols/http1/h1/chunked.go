@@ -11,8 +11,7 @@ func writeChunk(bw *bufio.Writer, p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}
-	var hex [16]byte
-	bw.Write(strconv.AppendInt(hex[:0], int64(len(p)), 16))
+	writeHex(bw, uint64(len(p)))
 	bw.WriteString("\r\n")
 	bw.Write(p)
 	_, err := bw.WriteString("\r\n")
@@ -50,4 +49,15 @@ func checkFields(h Header) error {
 		}
 	}
 	return nil
+}
+
+// writeHex writes n in lower-case hex without allocating.
+func writeHex(bw *bufio.Writer, n uint64) {
+	shift := 60
+	for shift > 0 && n>>shift == 0 {
+		shift -= 4
+	}
+	for ; shift >= 0; shift -= 4 {
+		bw.WriteByte("0123456789abcdef"[n>>shift&0xf])
+	}
 }

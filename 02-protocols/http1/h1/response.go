@@ -29,13 +29,15 @@ type Response struct {
 	small [16]Field
 }
 
+var errStatusLine = badRequest("status line exceeds the limit")
+
 // ReadResponse reads one response head, for a request with the given
 // method (a response to HEAD has no body whatever its fields say).
 // Interim 1xx responses are returned like any other; see
 // ClientConn.ReadResponse, which skips them.
 func (r *Reader) ReadResponse(method string) (*Response, error) {
 	r.buf = r.buf[:0]
-	n, err := r.readLine(r.lim.MaxLine, badRequest("status line too long"))
+	n, err := r.readLine(r.lim.MaxLine, errStatusLine)
 	if err != nil {
 		return nil, err
 	}
