@@ -73,6 +73,9 @@ func NewConn(nc net.Conn, br *bufio.Reader, server bool, subprotocol string,
 		opt: opts.resolved(), msg: make(chan struct{}, 1),
 		closeRecv: make(chan struct{}), wbuf: make([]byte, 0, 4096)}
 	if !server {
+		// A client copies every payload to mask it: a larger buffer
+		// means fewer writes for a large message.
+		c.wbuf = make([]byte, 0, 32<<10)
 		// Masking keys must be unpredictable (section 10.3): a ChaCha8
 		// stream seeded from the system's entropy.
 		var seed [32]byte
