@@ -62,8 +62,8 @@ func (r *Request) Query() string {
 	return q
 }
 
-// Context is done when the server shuts down, so a long-running handler
-// (a stream, a held poll) can end.
+// Context is done when the server begins to shut down, so a long-running
+// handler (a stream, a held poll) can end.
 func (r *Request) Context() context.Context {
 	if r.ctx == nil {
 		return context.Background()

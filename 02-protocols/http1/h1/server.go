@@ -196,9 +196,10 @@ func (s *Server) logf(remote string, err error) {
 	}
 }
 
-// Shutdown stops accepting, closes idle connections, lets each active one
-// finish its current response and close, and waits for them until ctx
-// is done; then it closes what is left and returns ctx's error.
+// Shutdown stops accepting, closes idle connections, cancels the context
+// of running requests (so streams and held polls end), lets each active
+// connection finish its current response and close, and waits for them
+// until ctx is done; then it closes what is left and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.init()
@@ -207,6 +208,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ln.Close()
 	}
 	s.mu.Unlock()
+	s.cancel() // long-lived handlers (streams) watch their request's context
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -220,7 +222,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		if n == 0 {
 			s.wg.Wait()
-			s.cancel()
 			return nil
 		}
 		select {
@@ -375,6 +376,9 @@ func (c *conn) refuse(err error) {
 	c.srv.logf(c.nc.RemoteAddr().String(), err)
 	c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	reason := err.Error()
+	if e, ok := err.(*Error); ok {
+		reason = e.Reason
+	}
 	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nDate: %s\r\nConnection: close\r\n"+
 		"Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
 		status, http.StatusText(status), c.srv.date.get(), len(reason)+1, reason+"\n")
