@@ -89,7 +89,8 @@ func exchange(t *testing.T, addr, raw string, wait time.Duration) (out string, c
 func statuses(out string) []string {
 	var codes []string
 	for _, line := range strings.Split(out, "\r\n") {
-		if strings.HasPrefix(line, "HTTP/1.1 ") && len(line) >= 12 {
+		if strings.HasPrefix(line, "HTTP/1.1 ") && len(line) >= 13 &&
+			isDigit(line[9]) && isDigit(line[10]) && isDigit(line[11]) && line[12] == ' ' {
 			codes = append(codes, line[9:12])
 		}
 	}

@@ -142,7 +142,8 @@ func (s *Server) Serve(ln net.Listener) error {
 			nc.Close()
 			return ErrServerClosed
 		}
-		s.wg.Go(c.serve)
+		s.wg.Add(1)
+		go c.serve()
 	}
 }
 
@@ -262,11 +263,11 @@ type conn struct {
 
 func (c *conn) serve() {
 	s := c.srv
-	hijacked := false
 	defer func() {
-		if !hijacked {
+		if !c.w.hijacked {
 			c.nc.Close()
 			s.setState(c, StateClosed)
+			s.wg.Done()
 		}
 	}()
 	header := orDefault(s.HeaderTimeout, DefaultHeaderTimeout)
@@ -303,8 +304,6 @@ func (c *conn) serve() {
 		}
 		c.run(w, req)
 		if w.hijacked {
-			hijacked = true
-			s.setState(c, StateHijacked)
 			return
 		}
 		if req.body.err != nil && req.body.err != io.EOF && !w.headSent {

@@ -564,3 +564,38 @@ func TestShutdownWaitsForActive(t *testing.T) {
 		t.Errorf("Shutdown: %v", err)
 	}
 }
+
+// TestShutdownLeavesHijacked: a hijacked connection (a WebSocket) is
+// its handler's; Shutdown neither waits for it nor closes it.
+func TestShutdownLeavesHijacked(t *testing.T) {
+	release := make(chan struct{})
+	hijacked := make(chan net.Conn, 1)
+	s := &Server{Handler: func(w *ResponseWriter, r *Request) {
+		nc, _, err := w.Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		hijacked <- nc
+		<-release
+		io.WriteString(nc, "still mine")
+		nc.Close()
+	}}
+	addr := startServer(t, s)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-hijacked
+	start := time.Now()
+	if err := s.Shutdown(t.Context()); err != nil || time.Since(start) > time.Second {
+		t.Errorf("Shutdown: %v after %v, want nil at once", err, time.Since(start))
+	}
+	close(release)
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if b, _ := io.ReadAll(c); string(b) != "still mine" {
+		t.Errorf("got %q, want the handler's bytes after shutdown", b)
+	}
+}

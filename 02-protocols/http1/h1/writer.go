@@ -154,6 +154,10 @@ func (w *ResponseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, errors.New("h1: hijack after the response began")
 	}
 	w.hijacked = true
+	// From here the connection, and the goroutine running this handler,
+	// are the caller's: Shutdown neither waits for nor closes them.
+	w.c.srv.setState(w.c, StateHijacked)
+	w.c.srv.wg.Done()
 	nc := w.c.nc
 	nc.SetDeadline(time.Time{})
 	return nc, bufio.NewReadWriter(w.c.r.br, w.c.bw), nil

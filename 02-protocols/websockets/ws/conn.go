@@ -52,11 +52,11 @@ type Conn struct {
 	rng      *rand.ChaCha8
 	writeErr error
 
-	closeSent  bool          // under wmu
-	closeRecv  chan struct{} // closed when the peer's close frame arrived
-	recvOnce   sync.Once
-	closeOnce  sync.Once
-	closeTimer *time.Timer
+	closeSent bool          // under wmu
+	closeRecv chan struct{} // closed when the peer's close frame arrived
+	recvOnce  sync.Once
+	closeOnce sync.Once
+	done      chan struct{} // closed when the TCP connection is closed
 }
 
 // NewConn makes a Conn on a connection whose opening handshake is done.
@@ -71,7 +71,8 @@ func NewConn(nc net.Conn, br *bufio.Reader, server bool, subprotocol string,
 	}
 	c := &Conn{nc: nc, br: br, server: server, subprotocol: subprotocol,
 		opt: opts.resolved(), msg: make(chan struct{}, 1),
-		closeRecv: make(chan struct{}), wbuf: make([]byte, 0, 4096)}
+		closeRecv: make(chan struct{}), done: make(chan struct{}),
+		wbuf: make([]byte, 0, 4096)}
 	if !server {
 		// A client copies every payload to mask it: a larger buffer
 		// means fewer writes for a large message.
@@ -285,6 +286,7 @@ func (c *Conn) shut(waitForPeer bool) {
 			io.Copy(io.Discard, c.br)
 		}
 		c.nc.Close()
+		close(c.done)
 	})
 }
 
@@ -413,6 +415,7 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 		t := time.NewTimer(c.opt.CloseTimeout)
 		select {
 		case <-c.closeRecv:
+		case <-c.done: // the reader already ended the connection
 		case <-t.C:
 		}
 		t.Stop()
