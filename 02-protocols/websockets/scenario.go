@@ -22,7 +22,7 @@ type result struct {
 	AcceptMatched bool // Sec-WebSocket-Accept was the hash of our key
 	Echoed        int  // messages that came back unchanged
 	// The fragmented message: the frames sent for it and what came back.
-	Fragments  []string
+	Fragments   []string
 	Reassembled string
 	PingRTT     timing.Summary
 	// The close handshake: what the client got back, what the server saw.
