@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"backend-protocols/internal/browser"
+	"backend-protocols/internal/demo"
+	"backend-protocols/internal/peer"
 	"backend-protocols/internal/timeline"
 )
 
@@ -54,27 +55,26 @@ func TestScenario(t *testing.T) {
 // serveForTest runs -serve on a loopback port until the test ends.
 func serveForTest(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	run, err := demo.Start(context.Background(), "127.0.0.1:0",
+		func(ctx context.Context, ln net.Listener) error {
+			return serve(ctx, ln, newHub(32, 0, nil))
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln, newHub(32, 0, nil)) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := run.Close(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return ln.Addr().String()
+	return run.Addr
 }
 
 // TestBrowser opens the chat page in headless Chromium with ?test: the
 // page joins, says hello, and answers "ping N" with "pong N". A Go client
 // sees all of it, which proves the page received a pushed message.
 func TestBrowser(t *testing.T) {
-	if browser.Path() == "" {
+	if peer.ChromiumPath() == "" {
 		t.Skip("chromium not installed")
 	}
 	addr := serveForTest(t)
@@ -85,7 +85,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer gc.close()
-	b, err := browser.Open(ctx, "http://"+addr+"/?test")
+	b, err := peer.OpenBrowser(ctx, "http://"+addr+"/?test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,14 +120,7 @@ func TestBrowser(t *testing.T) {
 
 // TestPythonClient chats with python3-websockets, an independent client.
 func TestPythonClient(t *testing.T) {
-	py := ""
-	for _, p := range []string{"/usr/bin/python3", "python3"} {
-		if path, err := exec.LookPath(p); err == nil &&
-			exec.Command(path, "-c", "import websockets").Run() == nil {
-			py = path
-			break
-		}
-	}
+	py := peer.Python("websockets")
 	if py == "" {
 		t.Skip("no python3 with the websockets module (Debian: python3-websockets)")
 	}

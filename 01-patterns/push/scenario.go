@@ -65,7 +65,7 @@ func chat(ctx context.Context, tl *timeline.Timeline, url string, cfg config, h 
 	var cs []*chatClient
 	defer func() {
 		for _, c := range cs {
-			c.conn.NetConn().Close()
+			c.close()
 		}
 	}()
 	for range 3 {

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"net"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
 )
 
@@ -61,20 +61,17 @@ func TestCurl(t *testing.T) {
 	if err != nil {
 		t.Skip("curl not installed")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	run, err := demo.Start(context.Background(), "127.0.0.1:0",
+		newServer(testCfg, timeline.Quiet()).serve)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- newServer(testCfg, timeline.Quiet()).serve(ctx, ln) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := run.Close(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	url := "http://" + ln.Addr().String()
+	url := run.URL
 	cases := []struct {
 		args []string
 		want string
@@ -91,7 +88,7 @@ func TestCurl(t *testing.T) {
 			"-o", "/dev/null", url + "/b", "-o", "/dev/null", url + "/c"}, "200 1;200 0;200 0;"},
 	}
 	for _, tc := range cases {
-		cctx, stop := context.WithTimeout(ctx, 10*time.Second)
+		cctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
 		out, err := exec.CommandContext(cctx, curl, append([]string{"-sS", "--fail"}, tc.args...)...).CombinedOutput()
 		stop()
 		if err != nil || string(out) != tc.want {

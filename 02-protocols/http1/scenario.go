@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"backend-protocols/02-protocols/http1/h1"
+	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
 	"backend-protocols/internal/timing"
 )
@@ -88,11 +89,12 @@ func dialTap(ctx context.Context, addr string) (*tap, error) {
 
 func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, error) {
 	srv := newServer(cfg, tl)
-	addr, stop, err := srv.start(ctx)
+	run, err := demo.Start(ctx, "127.0.0.1:0", srv.serve)
 	if err != nil {
 		return result{}, err
 	}
-	defer stop()
+	defer run.Close()
+	addr := run.Addr
 	tl.Note("server", "h1 engine listening on %s", addr)
 	res, err := clientSide(ctx, tl, addr, cfg, srv)
 	if err != nil {
@@ -362,11 +364,12 @@ func slowLoris(ctx context.Context, tl *timeline.Timeline, res *result) error {
 	tl.Printf("== slow loris: one client trickles its header, %v header timeout", headerTimeout)
 	srv := newServer(config{}, timeline.Quiet())
 	srv.h1.HeaderTimeout = headerTimeout
-	addr, stop, err := srv.start(ctx)
+	run, err := demo.Start(ctx, "127.0.0.1:0", srv.serve)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer run.Close()
+	addr := run.Addr
 	slow, err := net.Dial("tcp", addr)
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -96,38 +95,10 @@ func (s *server) servedTargets() []string {
 	return append([]string(nil), s.served...)
 }
 
-// start serves on a loopback port until stop is called or ctx ends.
-func (s *server) start(ctx context.Context) (addr string, stop func(), err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.serve(ctx, ln)
-	}()
-	return ln.Addr().String(), func() { cancel(); <-done }, nil
-}
-
 // serve runs the server on ln until ctx is done, then shuts it down
 // gracefully.
 func (s *server) serve(ctx context.Context, ln net.Listener) error {
-	errc := make(chan error, 1)
-	go func() { errc <- s.h1.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.h1.Shutdown(sctx)
-	if serr := <-errc; !errors.Is(serr, h1.ErrServerClosed) {
-		return serr
-	}
-	return err
+	return s.h1.ServeContext(ctx, ln, 5*time.Second)
 }
 
 // port shortens "127.0.0.1:54321" to ":54321": on loopback the port

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +10,8 @@ import (
 	"time"
 
 	"backend-protocols/02-protocols/websockets/ws"
-	"backend-protocols/internal/browser"
+	"backend-protocols/internal/demo"
+	"backend-protocols/internal/peer"
 	"backend-protocols/internal/timeline"
 )
 
@@ -35,27 +35,23 @@ func TestScenario(t *testing.T) {
 // ends and returns its address.
 func serveForTest(t *testing.T, s *server) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	run, err := demo.Start(context.Background(), "127.0.0.1:0", s.serve)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.serve(ctx, ln) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := run.Close(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return ln.Addr().String()
+	return run.Addr
 }
 
 // TestBrowser opens the echo page in headless Chromium with ?selftest:
 // the page sends text, binary and a 70 000-byte message through the h1
 // and ws engines, checks every echo, and reports back over the socket.
 func TestBrowser(t *testing.T) {
-	if browser.Path() == "" {
+	if peer.ChromiumPath() == "" {
 		t.Skip("chromium not installed")
 	}
 	s := newServer(timeline.Quiet())
@@ -66,7 +62,7 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	addr := serveForTest(t, s)
-	b, err := browser.Open(context.Background(), "http://"+addr+"/?selftest")
+	b, err := peer.OpenBrowser(context.Background(), "http://"+addr+"/?selftest")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,14 +80,7 @@ func TestBrowser(t *testing.T) {
 // TestPythonClient drives the -serve server (h1 carrying ws) with
 // python3-websockets, an independent client.
 func TestPythonClient(t *testing.T) {
-	py := ""
-	for _, p := range []string{"/usr/bin/python3", "python3"} {
-		if path, err := exec.LookPath(p); err == nil &&
-			exec.Command(path, "-c", "import websockets").Run() == nil {
-			py = path
-			break
-		}
-	}
+	py := peer.Python("websockets")
 	if py == "" {
 		t.Skip("no python3 with the websockets module (Debian: python3-websockets)")
 	}

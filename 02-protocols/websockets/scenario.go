@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"backend-protocols/02-protocols/websockets/ws"
+	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
 	"backend-protocols/internal/timing"
 )
@@ -65,11 +66,12 @@ func scenario(ctx context.Context, tl *timeline.Timeline) (result, error) {
 	ends := make(chan error, 16)
 	srv.onEnd = func(_ string, err error) { ends <- err }
 	srv.opts.MaxMessageSize = 64 << 10
-	url, stop, err := srv.start(ctx)
+	run, err := demo.Start(ctx, "127.0.0.1:0", srv.serve)
 	if err != nil {
 		return result{}, err
 	}
-	defer stop()
+	defer run.Close()
+	url := "ws://" + run.Addr + "/echo"
 	tl.Note("server", "h1 + ws echo at %s (MaxMessageSize 64 KiB)", url)
 	res, err := client(ctx, tl, url)
 	if err != nil {

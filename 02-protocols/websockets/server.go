@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -137,36 +136,11 @@ func b2i(b bool) int {
 	return 0
 }
 
-// start serves on a loopback port until stop is called or ctx ends.
-func (s *server) start(ctx context.Context) (url string, stop func(), err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.serve(ctx, ln)
-	}()
-	return "ws://" + ln.Addr().String() + "/echo", func() { cancel(); <-done }, nil
-}
-
-// serve runs until ctx is done, then shuts down. WebSocket connections
-// were hijacked and are no longer the HTTP server's: they end when their
-// clients leave.
+// serve runs until ctx is done, then shuts down. The WebSockets were
+// hijacked and are no longer the HTTP server's: they are closed here,
+// politely, with 1001.
 func (s *server) serve(ctx context.Context, ln net.Listener) error {
-	errc := make(chan error, 1)
-	go func() { errc <- s.h1.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.h1.Shutdown(sctx)
-	// The WebSockets were hijacked: they are ours to close, politely.
+	err := s.h1.ServeContext(ctx, ln, 5*time.Second)
 	var wg sync.WaitGroup
 	s.mu.Lock()
 	for c := range s.live {
@@ -174,9 +148,6 @@ func (s *server) serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.mu.Unlock()
 	wg.Wait()
-	if serr := <-errc; !errors.Is(serr, h1.ErrServerClosed) {
-		return serr
-	}
 	return err
 }
 

@@ -234,6 +234,26 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
+// ServeContext serves on ln until ctx is done, then shuts down as
+// Shutdown does, giving active requests up to grace to finish. It
+// returns nil after a clean shutdown.
+func (s *Server) ServeContext(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	err := s.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, ErrServerClosed) {
+		return serr
+	}
+	return err
+}
+
 // Close closes the listeners and every connection at once, and cancels
 // the context of every request still running.
 func (s *Server) Close() error {

@@ -253,8 +253,24 @@ func (c *Conn) closed(p []byte) error {
 func (c *Conn) fail(code CloseCode, reason string) error {
 	err := &CloseError{Code: code, Reason: reason}
 	c.readErr = err
-	c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	c.sendClose(code, reason)
+	// A peer breaking the rules gets a second, not WriteTimeout, to
+	// take its close frame.
+	c.wmu.Lock()
+	if !c.closeSent && c.writeErr == nil {
+		c.closeSent = true
+		c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+		h := Header{Fin: true, Op: OpClose, Masked: !c.server}
+		p := closePayload(code, reason)
+		h.Length = int64(len(p))
+		if h.Masked {
+			binary.LittleEndian.PutUint32(h.Mask[:], uint32(c.rng.Uint64()))
+		}
+		if c.opt.Trace != nil {
+			c.opt.Trace(true, h, p)
+		}
+		c.writeRaw(h, p)
+	}
+	c.wmu.Unlock()
 	c.shut(false)
 	return err
 }

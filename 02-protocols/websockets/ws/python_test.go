@@ -10,20 +10,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"backend-protocols/internal/peer"
 )
 
-// python returns a python3 that can import websockets (Debian's
-// python3-websockets), or skips the test.
+// python returns a python3 with the websockets module, or skips.
 func python(t *testing.T) string {
 	t.Helper()
-	for _, p := range []string{"/usr/bin/python3", "python3"} {
-		if path, err := exec.LookPath(p); err == nil &&
-			exec.Command(path, "-c", "import websockets").Run() == nil {
-			return path
-		}
+	py := peer.Python("websockets")
+	if py == "" {
+		t.Skip("no python3 with the websockets module (Debian: python3-websockets)")
 	}
-	t.Skip("no python3 with the websockets module (Debian: python3-websockets)")
-	return ""
+	return py
 }
 
 const pyClient = `

@@ -1,15 +1,15 @@
-// Package browser starts headless Chromium for tests and demos that
-// need a real browser on a page served from loopback.
+// Package peer finds and starts the independent programs that tests
+// drive against the engines: headless Chromium, and python3 with a given
+// module (python3-websockets). Tests skip, saying why, when one is
+// missing; .ci/packages.d lists what CI installs.
 //
-//	b, err := browser.Open(ctx, "http://127.0.0.1:8080/")
+//	if peer.ChromiumPath() == "" {
+//		t.Skip("chromium not installed")
+//	}
+//	b, err := peer.OpenBrowser(ctx, "http://127.0.0.1:8080/")
 //	...
 //	defer b.Close()
-//
-// Chromium runs with the flags a sandboxed machine needs (no sandbox, no
-// GPU, no background networking, a fresh profile in a temporary folder)
-// in its own process group, so Close ends it and every helper process it
-// started. Tests call Path first and skip when it returns "".
-package browser
+package peer
 
 import (
 	"context"
@@ -21,8 +21,8 @@ import (
 	"time"
 )
 
-// Path returns the Chromium executable on PATH, or "" if there is none.
-func Path() string {
+// ChromiumPath returns the Chromium executable on PATH, or "".
+func ChromiumPath() string {
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
@@ -40,14 +40,18 @@ type Browser struct {
 	err  error
 }
 
-// Open starts headless Chromium showing url. extra flags are appended
-// (for example --allow-loopback-in-peer-connection).
-func Open(ctx context.Context, url string, extra ...string) (*Browser, error) {
-	path := Path()
+// OpenBrowser starts headless Chromium showing url, with the flags a
+// sandboxed machine needs (no sandbox, no GPU, no background networking,
+// a fresh profile in a temporary folder) and extra ones appended (for
+// example --allow-loopback-in-peer-connection). It runs in its own
+// process group, so Close ends it and every helper process it started;
+// so does the end of ctx.
+func OpenBrowser(ctx context.Context, url string, extra ...string) (*Browser, error) {
+	path := ChromiumPath()
 	if path == "" {
-		return nil, errors.New("browser: chromium not found")
+		return nil, errors.New("peer: chromium not found")
 	}
-	dir, err := os.MkdirTemp("", "browser-")
+	dir, err := os.MkdirTemp("", "chromium-")
 	if err != nil {
 		return nil, err
 	}

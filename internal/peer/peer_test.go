@@ -1,4 +1,4 @@
-package browser
+package peer
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 // TestOpenLoadsPage serves a page whose script calls back, so the test
 // knows the browser ran it.
 func TestOpenLoadsPage(t *testing.T) {
-	if Path() == "" {
+	if ChromiumPath() == "" {
 		t.Skip("chromium not installed")
 	}
 	called := make(chan string, 1)
@@ -24,7 +24,7 @@ func TestOpenLoadsPage(t *testing.T) {
 		w.Write([]byte(`<script>fetch("/ran?ua=" + (navigator.userAgent.includes("Chrome") ? "chrome" : "other"))</script>`))
 	}))
 	defer srv.Close()
-	b, err := Open(context.Background(), srv.URL)
+	b, err := OpenBrowser(context.Background(), srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,5 +39,14 @@ func TestOpenLoadsPage(t *testing.T) {
 	}
 	if err := b.Close(); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestPython(t *testing.T) {
+	if p := Python("sys"); p == "" {
+		t.Skip("no python3")
+	}
+	if p := Python("no_such_module_here"); p != "" {
+		t.Errorf("got %s for a module that does not exist, want \"\"", p)
 	}
 }
