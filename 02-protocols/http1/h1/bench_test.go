@@ -3,7 +3,9 @@ package h1
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
+	"net"
 	"net/http"
 	"testing"
 )
@@ -85,6 +87,62 @@ func BenchmarkReadRequest(b *testing.B) {
 					} else if err != nil {
 						b.Fatal(err)
 					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkServer measures one keep-alive request and response over
+// loopback TCP against this server and against net/http's, with the same
+// client and a handler that answers "hello" to both. B/op and allocs/op
+// count client and server, as both run in this process.
+//
+//	go test -run '^$' -bench Server -benchmem ./02-protocols/http1/h1
+func BenchmarkServer(b *testing.B) {
+	servers := []struct {
+		name  string
+		start func(b *testing.B) string
+	}{
+		{"h1", func(b *testing.B) string {
+			return startServer(b, &Server{Handler: func(w *ResponseWriter, r *Request) {
+				w.Header.Add("Content-Type", "text/plain")
+				io.WriteString(w, "hello")
+			}})
+		}},
+		{"net-http", func(b *testing.B) string {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/plain")
+				io.WriteString(w, "hello")
+			})}
+			go srv.Serve(ln)
+			b.Cleanup(func() { srv.Close() })
+			return ln.Addr().String()
+		}},
+	}
+	for _, s := range servers {
+		b.Run(s.name, func(b *testing.B) {
+			addr := s.start(b)
+			c, err := Dial(context.Background(), addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			req := NewRequest("GET", "localhost", "/", nil)
+			req.Header.Add("User-Agent", "bench")
+			var buf [64]byte
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := c.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n, _ := io.ReadFull(resp.Body, buf[:5]); n != 5 {
+					b.Fatalf("got %d bytes", n)
 				}
 			}
 		})

@@ -61,3 +61,19 @@ func writeHex(bw *bufio.Writer, n uint64) {
 		bw.WriteByte("0123456789abcdef"[n>>shift&0xf])
 	}
 }
+
+// writeDecimal writes a non-negative n in decimal without allocating.
+func writeDecimal(bw *bufio.Writer, n int64) {
+	var d [20]byte
+	i := len(d)
+	for {
+		i--
+		d[i] = byte('0' + n%10)
+		if n /= 10; n == 0 {
+			break
+		}
+	}
+	for _, c := range d[i:] {
+		bw.WriteByte(c)
+	}
+}

@@ -105,7 +105,7 @@ func (c *ClientConn) Do(req *Request) (*Response, error) {
 		if resp.Status >= 200 {
 			// A final answer without our body: the server will not
 			// find where the next request starts; do not reuse.
-			c.pending = c.pending[1:]
+			c.pop()
 			c.err = errors.New("h1: server answered before the body")
 			resp.Close = true
 			c.last = resp
@@ -239,11 +239,17 @@ func (c *ClientConn) ReadResponse() (*Response, error) {
 			return nil, err
 		}
 		if resp.Status >= 200 || resp.Status == 101 {
-			c.pending = c.pending[1:]
+			c.pop()
 			c.last = resp
 			return resp, nil
 		}
 	}
+}
+
+// pop drops the oldest pending request, keeping the slice's storage.
+func (c *ClientConn) pop() {
+	n := copy(c.pending, c.pending[1:])
+	c.pending = c.pending[:n]
 }
 
 func (c *ClientConn) readOne() (*Response, error) {

@@ -3,6 +3,7 @@ package h1
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 )
@@ -148,10 +149,8 @@ func parseField(line []byte, base int32) (fieldOff, error) {
 	for ve > vs && (line[ve-1] == ' ' || line[ve-1] == '\t') {
 		ve--
 	}
-	for _, c := range line[vs:ve] {
-		if class[c]&isValue == 0 {
-			return fieldOff{}, badRequest("invalid byte in field value")
-		}
+	if !validValueBytes(line[vs:ve]) {
+		return fieldOff{}, badRequest("invalid byte in field value")
 	}
 	return fieldOff{base, base + int32(colon), base + int32(vs),
 		base + int32(ve)}, nil
@@ -176,4 +175,32 @@ func (r *Reader) readTrailer() (Header, error) {
 		return nil, nil
 	}
 	return r.fields(make(Header, 0, len(r.offs)), string(r.buf)), nil
+}
+
+// validValueBytes reports whether every byte of v may appear in a field
+// value: anything but the control bytes other than HTAB, and DEL. Eight
+// bytes at a time: a word with no byte under 0x20 and none equal to 0x7f
+// needs no closer look.
+func validValueBytes(v []byte) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for len(v) >= 8 {
+		w := binary.LittleEndian.Uint64(v)
+		under := (w - 0x20*lo) &^ w & hi // some byte < 0x20
+		x := w ^ 0x7f*lo
+		del := (x - lo) &^ x & hi // some byte == 0x7f
+		if under|del != 0 {
+			for _, c := range v[:8] {
+				if class[c]&isValue == 0 {
+					return false
+				}
+			}
+		}
+		v = v[8:]
+	}
+	for _, c := range v {
+		if class[c]&isValue == 0 {
+			return false
+		}
+	}
+	return true
 }

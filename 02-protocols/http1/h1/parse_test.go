@@ -227,3 +227,18 @@ func FuzzReadResponse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValidValueBytes holds the word-at-a-time check to the byte table.
+func FuzzValidValueBytes(f *testing.F) {
+	f.Add([]byte("text/html,application/xhtml+xml\t\x80\xff"))
+	f.Add([]byte("abcdefgh\x7fijklmnop"))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		want := true
+		for _, c := range v {
+			want = want && class[c]&isValue != 0
+		}
+		if got := validValueBytes(v); got != want {
+			t.Fatalf("%q: got %v, want %v", v, got, want)
+		}
+	})
+}

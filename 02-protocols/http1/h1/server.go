@@ -158,7 +158,8 @@ func (s *Server) newConn(nc net.Conn) *conn {
 	if s.shutdown {
 		return nil
 	}
-	c := &conn{srv: s, nc: nc, bw: bufio.NewWriterSize(nc, bufSize)}
+	c := &conn{srv: s, nc: nc, bw: bufio.NewWriterSize(nc, bufSize),
+		remote: nc.RemoteAddr().String()}
 	c.r = NewReader(nc, s.Limits)
 	s.conns[c] = StateNew
 	if s.ConnState != nil {
@@ -274,11 +275,12 @@ func (s *Server) Close() error {
 
 // conn is one client connection.
 type conn struct {
-	srv *Server
-	nc  net.Conn
-	r   *Reader
-	bw  *bufio.Writer
-	w   ResponseWriter
+	srv    *Server
+	nc     net.Conn
+	remote string // the peer's address, formatted once
+	r      *Reader
+	bw     *bufio.Writer
+	w      ResponseWriter
 }
 
 func (c *conn) serve() {
@@ -312,7 +314,7 @@ func (c *conn) serve() {
 			c.refuse(err)
 			return
 		}
-		req.RemoteAddr = c.nc.RemoteAddr().String()
+		req.RemoteAddr = c.remote
 		req.ctx = s.base
 		now := time.Now()
 		c.nc.SetReadDeadline(deadline(now, s.BodyTimeout, DefaultBodyTimeout))
@@ -392,7 +394,7 @@ func (c *conn) refuse(err error) {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return
 	}
-	c.srv.logf(c.nc.RemoteAddr().String(), err)
+	c.srv.logf(c.remote, err)
 	c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	reason := err.Error()
 	if e, ok := err.(*Error); ok {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -122,6 +121,21 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// WriteString is Write for a string, without copying it to a []byte
+// first while the body is held back.
+func (w *ResponseWriter) WriteString(s string) (int, error) {
+	if w.headSent || w.hijacked || w.err != nil || len(w.buf)+len(s) > holdBack ||
+		w.declared >= 0 {
+		return w.Write([]byte(s))
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(200)
+	}
+	w.written += int64(len(s))
+	w.buf = append(w.buf, s...)
+	return len(s), nil
+}
+
 // Flush sends the head and everything written so far; with chunked
 // framing each Flush puts a chunk on the wire at once.
 func (w *ResponseWriter) Flush() error {
@@ -207,9 +221,8 @@ func (w *ResponseWriter) sendHead(final bool) error {
 	if w.c.srv.shuttingDown() {
 		w.closeAfter = true
 	}
-	var num [20]byte
 	bw.WriteString("HTTP/1.1 ")
-	bw.Write(strconv.AppendInt(num[:0], int64(w.status), 10))
+	writeDecimal(bw, int64(w.status))
 	bw.WriteByte(' ')
 	bw.WriteString(http.StatusText(w.status))
 	bw.WriteString("\r\n")
@@ -233,7 +246,7 @@ func (w *ResponseWriter) sendHead(final bool) error {
 	}
 	if length >= 0 {
 		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(num[:0], length, 10))
+		writeDecimal(bw, length)
 		bw.WriteString("\r\n")
 	}
 	if w.chunked {
