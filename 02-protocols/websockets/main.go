@@ -24,7 +24,8 @@ import (
 )
 
 func main() {
-	demo.New("websockets",
+	maxMessage := int64(16 << 20)
+	p := demo.New("websockets",
 		"WebSockets by hand: the upgrade, every frame decoded, fragments, pings, close codes.",
 		demo.Modes{
 			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
@@ -41,6 +42,7 @@ func main() {
 				}
 				s := newServer(tl)
 				s.trace = true
+				s.opts.MaxMessageSize = maxMessage
 				tl.Note("server", "echo at ws://%s/echo, page at http://%s/", addr, addr)
 				return s.serve(ctx, ln)
 			},
@@ -48,7 +50,10 @@ func main() {
 				_, err := client(ctx, tl, "ws://"+addr+"/echo")
 				return err
 			},
-		}).Main()
+		})
+	p.Flags.Int64Var(&maxMessage, "max-message", maxMessage,
+		"with -serve, the largest message the echo takes (1009 beyond)")
+	p.Main()
 }
 
 // check returns an error unless the scenario showed what it teaches.

@@ -242,7 +242,13 @@ func (c *Conn) closed(p []byte) error {
 		return c.fail(e.Code, e.Reason)
 	}
 	c.recvOnce.Do(func() { close(c.closeRecv) })
-	c.sendClose(ce.Code, "")
+	// Echo the code (section 5.5.1); a close without one is answered
+	// with 1000, since 1005 may not be sent.
+	echo := ce.Code
+	if echo == CloseNoStatus {
+		echo = CloseNormal
+	}
+	c.sendClose(echo, "")
 	c.readErr = ce
 	c.shut(!c.server)
 	return ce

@@ -275,15 +275,15 @@ func TestInvalidUTF8FailsFast(t *testing.T) {
 }
 
 // TestCloseHandshake checks both directions: a server close is echoed by
-// the client, a close without a code is reported as 1005 and echoed
-// empty, and the server closes TCP first.
+// the client, a close without a code is reported as 1005 and answered
+// with 1000, and the server closes TCP first.
 func TestCloseHandshake(t *testing.T) {
 	url, errs := echoServer(t, nil)
 	rc := rawDial(t, url)
 	rc.nc.Write(frame(0x88, true, nil))
 	code, eof := rc.closeCode(t)
-	if code != CloseNoStatus || !eof {
-		t.Errorf("got %d eof=%v, want an empty close echoed and TCP closed", code, eof)
+	if code != CloseNormal || !eof {
+		t.Errorf("got %d eof=%v, want 1000 for a close without a code, and TCP closed", code, eof)
 	}
 	if err := <-errs; CloseStatus(err) != CloseNoStatus {
 		t.Errorf("server saw %v, want 1005", err)
