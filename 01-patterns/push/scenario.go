@@ -158,7 +158,7 @@ func chat(ctx context.Context, tl *timeline.Timeline, url string, cfg config, h 
 			res.Dropped, res.DropAfter, res.DropAt = true, time.Since(start), i+1
 			tl.Note("server", "dropped %s after %d flood messages, %s into the flood:",
 				stalled.Name, i+1, timeline.Ms(res.DropAfter))
-			tl.Note("server", "%d filled its queue, about %d KiB sat in the socket buffers",
+			tl.Note("server", "%d messages filled its queue, about %d KiB sat in the socket buffers",
 				cfg.Queue, (i+1-cfg.Queue)*(len(text)+20)>>10)
 		}
 	}
