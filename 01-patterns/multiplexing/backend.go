@@ -10,6 +10,7 @@ import (
 
 	"backend-protocols/internal/conntrack"
 	"backend-protocols/internal/demo"
+	"backend-protocols/internal/timing"
 )
 
 // maxWork bounds the work a request may ask for with ?ms=.
@@ -38,7 +39,7 @@ func newBackend(tr *conntrack.Tracker, work time.Duration) *http.Server {
 			}
 			d = time.Duration(ms) * time.Millisecond
 		}
-		if err := sleep(r.Context(), d); err != nil {
+		if err := timing.Sleep(r.Context(), d); err != nil {
 			return // the client went away
 		}
 		id, _ := conntrack.ConnID(r.Context())
@@ -67,25 +68,10 @@ func serve(ctx context.Context, ln net.Listener, work time.Duration) error {
 	return demo.ServeHTTP(ctx, newBackend(conntrack.New(), work), ln)
 }
 
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // waitFor polls cond every millisecond until it holds or ctx is done.
 func waitFor(ctx context.Context, cond func() bool) error {
 	for !cond() {
-		if err := sleep(ctx, time.Millisecond); err != nil {
+		if err := timing.Sleep(ctx, time.Millisecond); err != nil {
 			return err
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
+	"backend-protocols/internal/timing"
 )
 
 // mode is where an app keeps what it knows about a logged-in user.
@@ -220,7 +221,7 @@ func (in *instance) report(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rc.Flush()
-		if i < n && sleep(r.Context(), every) != nil {
+		if i < n && timing.Sleep(r.Context(), every) != nil {
 			return
 		}
 	}
@@ -304,19 +305,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
