@@ -235,7 +235,7 @@ func TestConnect(t *testing.T) {
 // over HTTP/1.1 opens six connections; h2load with 30 streams on one
 // connection opens one. (curl 7.88's --http2-prior-knowledge fails when it
 // reuses a connection for parallel transfers, curl/curl#10634, fixed in
-// 8.0; h2load from nghttp2 stands in for it.)
+// 8.0.0; h2load from nghttp2 stands in for it.)
 func TestIndependentClients(t *testing.T) {
 	base := startServe(t, 50*time.Millisecond)
 	for _, c := range []struct {

@@ -155,19 +155,23 @@ func printPages(tl *timeline.Timeline, pages []page) {
 		"  (the page's connection is reused, not accepted again);",
 		"carrying: connections that carried any asset; at once: most in the handler together;",
 		"wait: from asking the client's pool for a connection to getting one.",
-		"Cold, net/http's HTTP/2 client dials once per request waiting for the",
-		"  first connection, then uses one: count streams, not handshakes.",
 	} {
 		tl.Printf("  %s", l)
+	}
+	if cold := pages[len(pages)-1]; cold.Server.Accepted > cold.Server.Used {
+		tl.Printf("  The cold HTTP/2 client dialled %d connections and used %d: net/http "+
+			"dials for each", cold.Server.Accepted, cold.Server.Used)
+		tl.Printf("  request that waits while the first connection comes up, "+
+			"then keeps one. Count streams, not handshakes.")
 	}
 }
 
 func printProxy(tl *timeline.Timeline, runs []proxied) {
 	tl.Printf("")
-	tl.Printf("  %-18s %5s %7s %-10s %8s %-10s %9s", "", "reqs", "client",
+	tl.Printf("  %-18s %5s %7s %-10s %8s %-14s %9s", "", "reqs", "client",
 		"reqs/conn", "backend", "reqs/conn", "total")
 	for _, p := range runs {
-		tl.Printf("  %-18s %5d %7d %-10s %8d %-10s %9s", p.Way, p.N,
+		tl.Printf("  %-18s %5d %7d %-10s %8d %-14s %9s", p.Way, p.N,
 			p.Front.Used, shape(p.FrontPer), p.Back.Used, shape(p.BackPer),
 			timeline.Ms(p.Total))
 	}

@@ -33,7 +33,8 @@ type call struct {
 
 // logSquare asks the logging service to log n squared: POST /log
 // {"num": n}. With keyed set it sends a fresh Idempotency-Key, which
-// makes the POST safe to repeat and so retryable.
+// makes the POST safe to repeat and so retryable. The reply is not
+// narrated; show does that.
 func (a *app) logSquare(ctx context.Context, n int, keyed bool) (call, error) {
 	body := fmt.Sprintf(`{"num": %d}`, n)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+"/log",
@@ -56,10 +57,13 @@ func (a *app) logSquare(ctx context.Context, n int, keyed bool) (call, error) {
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	c := call{Status: resp.StatusCode, Body: string(bytes.TrimSpace(b)),
-		Took: time.Since(start)}
+	return call{Status: resp.StatusCode, Body: string(bytes.TrimSpace(b)),
+		Took: time.Since(start)}, err
+}
+
+// show narrates a reply the app got.
+func (a *app) show(c call) {
 	a.tl.Send(a.to, "app", "%d %s (%s)", c.Status, c.Body, timeline.Ms(c.Took))
-	return c, err
 }
 
 func newKey() string {

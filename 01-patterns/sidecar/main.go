@@ -16,7 +16,10 @@
 // same Idempotency-Key; the same app straight to the upstream getting
 // the 503; a POST without Idempotency-Key not retried; an outage where
 // the retry budget keeps retries to a fraction of the traffic; and the
-// sidecar's counters. Serve it for curl:
+// sidecar's counters. The sidecar retries idempotent methods, and a POST
+// only when it carries an Idempotency-Key: a POST whose answer was lost
+// may have done its work, and only the app can say repeating it is safe.
+// Serve it for curl:
 //
 //	go run ./01-patterns/sidecar -serve 127.0.0.1:8080
 //	curl -X POST 'http://127.0.0.1:8080/admin/fail?n=2'
@@ -69,6 +72,7 @@ func main() {
 					if err != nil {
 						return err
 					}
+					a.show(c)
 					if c.Status != http.StatusOK {
 						return fmt.Errorf("log %d: got %d, want 200", n, c.Status)
 					}

@@ -87,6 +87,7 @@ type sidecarProc struct {
 	stdin   io.WriteCloser
 	relayed chan struct{} // closed when its stdout is done
 	mute    atomic.Bool   // drop its log lines instead of noting them
+	logged  atomic.Int64  // request lines (not attempt lines) relayed
 	stderr  lockedBuffer
 }
 
@@ -130,8 +131,12 @@ func startSidecar(ctx context.Context, tl *timeline.Timeline, cfg sidecarConfig)
 				first = false
 				continue
 			}
+			line := sc.Text()
 			if !p.mute.Load() {
-				tl.Note("sidecar", "%s", sc.Text())
+				tl.Note("sidecar", "%s", line)
+			}
+			if !strings.HasPrefix(line, " ") {
+				p.logged.Add(1)
 			}
 		}
 		if first {
@@ -157,6 +162,24 @@ func startSidecar(ctx context.Context, tl *timeline.Timeline, cfg sidecarConfig)
 		return nil, p.fail(ctx.Err())
 	}
 	return p, nil
+}
+
+// waitLogged waits until the sidecar's log lines for n requests have
+// been relayed, so the narrative shows them before what follows.
+func (p *sidecarProc) waitLogged(ctx context.Context, n int) error {
+	for p.logged.Load() < int64(n) {
+		t := time.NewTimer(time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		case <-p.relayed:
+			t.Stop()
+			return errors.New("sidecar: exited")
+		}
+	}
+	return nil
 }
 
 // fail stops a sidecar that did not start and returns err with what it

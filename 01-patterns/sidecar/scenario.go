@@ -131,16 +131,17 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (res resul
 	if res.Retried, err = viaSidecar.logSquare(ctx, 4, true); err != nil {
 		return res, err
 	}
-	if err := waitSidecarLogs(ctx, s, 1); err != nil {
+	if err := s.side.waitLogged(ctx, 1); err != nil {
 		return res, err
 	}
+	viaSidecar.show(res.Retried)
 	res.RetriedUp = s.up.stats()
 	tl.Note("app", "saw one call: %d %s", res.Retried.Status, res.Retried.Body)
 	tl.Note("upstream", "%d attempts, logged %d time(s), answered %d again from its key",
 		res.RetriedUp.Attempts, res.RetriedUp.Logged, res.RetriedUp.Replayed)
 
 	tl.Printf("")
-	tl.Printf("== the same app straight to the upstream; it fails twice again")
+	tl.Printf("== the same app straight to the upstream, set to fail twice again")
 	tl.Printf("   (the app now needs TLS and the CA itself, and still has no retries)")
 	direct := &http.Transport{TLSClientConfig: s.ca.ClientConfig(), ForceAttemptHTTP2: true}
 	defer direct.CloseIdleConnections()
@@ -150,6 +151,7 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (res resul
 	if res.Direct, err = straight.logSquare(ctx, 5, true); err != nil {
 		return res, err
 	}
+	straight.show(res.Direct)
 	res.DirectUp = s.up.stats()
 	s.up.drop() // the slow fault was never reached
 	tl.Note("app", "got the failure: %d; the upstream could not tell who called (X-Caller %q)",
@@ -161,9 +163,10 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (res resul
 	if res.NotRetried, err = viaSidecar.logSquare(ctx, 6, false); err != nil {
 		return res, err
 	}
-	if err := waitSidecarLogs(ctx, s, 2); err != nil {
+	if err := s.side.waitLogged(ctx, 2); err != nil {
 		return res, err
 	}
+	viaSidecar.show(res.NotRetried)
 	res.NotRetriedUp = s.up.stats()
 	tl.Note("sidecar", "did not retry: the first attempt might have logged "+
 		"and nothing would stop a second")
@@ -213,32 +216,6 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (res resul
 	}
 	tl.Printf("  %-34s %v", "statuses the app got", c.Responses)
 	return res, nil
-}
-
-// waitSidecarLogs waits until the sidecar has counted n responses: its
-// counters are read over HTTP, so this also waits for its last log line
-// to be written before the narrative moves on.
-func waitSidecarLogs(ctx context.Context, s *stack, n int) error {
-	for {
-		c, err := s.counters(ctx)
-		if err != nil {
-			return err
-		}
-		total := 0
-		for _, v := range c.Responses {
-			total += v
-		}
-		if total >= n {
-			return nil
-		}
-		t := time.NewTimer(time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
 }
 
 func firstCaller(st upstreamStats) string {

@@ -18,7 +18,7 @@
 //
 //	go run ./01-patterns/stateful-stateless -serve 127.0.0.1:8080 -mode stateful
 //	curl -c jar -d user=alice http://127.0.0.1:8080/login
-//	curl -b jar http://127.0.0.1:8080/me        # twice: a then b
+//	curl -b jar http://127.0.0.1:8080/me        # twice: b refuses, a knows her
 //	curl -X POST http://127.0.0.1:8080/lb/restart
 //
 // -connect ADDR logs in through a balancer started elsewhere and asks
