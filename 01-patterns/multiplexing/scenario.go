@@ -161,7 +161,7 @@ func printPages(tl *timeline.Timeline, pages []page) {
 	if cold := pages[len(pages)-1]; cold.Server.Accepted > cold.Server.Used {
 		tl.Printf("  The cold HTTP/2 client dialled %d connections and used %d: net/http "+
 			"dials for each", cold.Server.Accepted, cold.Server.Used)
-		tl.Printf("  request that waits while the first connection comes up, "+
+		tl.Printf("  request that waits while the first connection comes up, " +
 			"then keeps one. Count streams, not handshakes.")
 	}
 }
