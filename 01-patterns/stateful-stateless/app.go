@@ -93,7 +93,8 @@ func (in *instance) start(ctx context.Context, addr string) error {
 }
 
 // restart stops the instance and starts it again on the same address,
-// with nothing in memory, as a deploy or a crash would.
+// with nothing in memory, as a deploy or a crash would. Calls must not
+// overlap (cluster.restart serializes them).
 func (in *instance) restart(ctx context.Context) error {
 	in.mu.Lock()
 	run := in.run
@@ -102,13 +103,18 @@ func (in *instance) restart(ctx context.Context) error {
 		return err
 	}
 	in.tl.Note(in.name, "restarted: its memory is empty")
-	return in.start(ctx, in.addr)
+	in.mu.Lock()
+	addr := in.addr
+	in.mu.Unlock()
+	return in.start(ctx, addr)
 }
 
 func (in *instance) close() error {
 	in.mu.Lock()
-	defer in.mu.Unlock()
-	return in.run.Close()
+	run := in.run
+	in.mu.Unlock()
+	// Not under in.mu: shutting down waits for handlers that may need it.
+	return run.Close()
 }
 
 func (in *instance) url() string {

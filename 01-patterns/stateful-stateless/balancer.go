@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,7 @@ type cluster struct {
 	toApps    *http.Transport    // the balancer's connections to the instances
 	store     *demo.Running
 	next      atomic.Uint64
+	restarts  sync.Mutex // one restart at a time
 }
 
 // startCluster starts the store (store mode), instances a and b, and
@@ -92,6 +94,8 @@ func startCluster(ctx context.Context, tl *timeline.Timeline, cfg appConfig,
 // restart restarts every instance, one after the other. The balancer
 // drops its idle connections to them, which the restart closed.
 func (c *cluster) restart(ctx context.Context) error {
+	c.restarts.Lock()
+	defer c.restarts.Unlock()
 	for _, in := range c.instances {
 		if err := in.restart(ctx); err != nil {
 			return err
