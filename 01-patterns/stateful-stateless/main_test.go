@@ -18,7 +18,9 @@ import (
 )
 
 func TestScenario(t *testing.T) {
-	cfg := config{TTL: time.Hour, Lines: 100, Every: 3 * time.Millisecond, Cut: 10}
+	// Lines far apart enough that the reset lands mid-response even
+	// when a loaded machine is slow to act on line 10.
+	cfg := config{TTL: time.Hour, Lines: 100, Every: 5 * time.Millisecond, Cut: 10}
 	res, err := scenario(context.Background(), timeline.Quiet(), cfg)
 	if err != nil {
 		t.Fatal(err)
