@@ -22,7 +22,7 @@ func TestServerValidExpired(t *testing.T) {
 	if !errors.As(err, &inv) || inv.Reason != x509.Expired {
 		t.Errorf("got %v, want an expired certificate", err)
 	}
-	if !cert.Leaf.NotAfter.Equal(now.Add(-24*time.Hour).Truncate(time.Second)) {
+	if !cert.Leaf.NotAfter.Equal(now.Add(-24 * time.Hour).Truncate(time.Second)) {
 		t.Errorf("got NotAfter %v, want %v", cert.Leaf.NotAfter, now.Add(-24*time.Hour))
 	}
 }
