@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -186,5 +187,22 @@ func TestIsSet(t *testing.T) {
 	if !p.IsSet("tick") || p.IsSet("poll") {
 		t.Errorf("got IsSet(tick)=%v IsSet(poll)=%v, want true false",
 			p.IsSet("tick"), p.IsSet("poll"))
+	}
+}
+
+func TestStartChild(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := StartChild(ctx, exec.Command("sh", "-c",
+		"echo starting; echo 'server listening on http://127.0.0.1:4321 (x)'; sleep 30"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:4321" {
+		t.Errorf("got address %q", c.Addr)
+	}
+	c.Kill()
+	if _, err := StartChild(ctx, exec.Command("true")); err == nil {
+		t.Error("a child that never listens: got no error")
 	}
 }
