@@ -23,14 +23,14 @@ import (
 
 // result is what the scenario built and saw, for the tests.
 type result struct {
-	App      []byte // the HTTP request as net/http wrote it
-	Built    []byte // the Ethernet frame built by hand
-	Captured []byte // the frame captured on the server's interface, if any
+	App       []byte // the HTTP request as net/http wrote it
+	Built     []byte // the Ethernet frame built by hand
+	Captured  []byte // the frame captured on the server's interface, if any
 	NoCapture string // why there was no capture
-	Rows     []row
-	Equal    bool // Built and Captured are the same bytes
-	ARP      int  // ARP frames seen before the first TCP segment
-	Partial  bool // the kernel left a checksum to the (absent) card
+	Rows      []row
+	Equal     bool // Built and Captured are the same bytes
+	ARP       int  // ARP frames seen before the first TCP segment
+	Partial   bool // the kernel left a checksum to the (absent) card
 }
 
 // row compares one field of the hand-built frame with the captured one.
