@@ -1,6 +1,8 @@
 package main
 
 import (
+	"backend-protocols/internal/leak"
+	"backend-protocols/internal/netns"
 	"context"
 	"errors"
 	"syscall"
@@ -14,9 +16,16 @@ import (
 )
 
 func TestIP(t *testing.T) {
+	fds := len(leak.FDs())
 	res, err := scenario(context.Background(), timeline.Quiet())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s := netns.StrayThreads(); len(s) > 0 {
+		t.Errorf("threads left in a namespace: %v", s)
+	}
+	if now := leak.FDs(); len(now) > fds {
+		t.Errorf("got %d descriptors open, had %d: %v", len(now), fds, now)
 	}
 	t.Run("echo on this host", func(t *testing.T) {
 		if len(res.Local) == 0 {

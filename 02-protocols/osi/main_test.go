@@ -1,10 +1,12 @@
 package main
 
 import (
+	"backend-protocols/internal/leak"
 	"bytes"
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"backend-protocols/02-protocols/osi/layers"
 	"backend-protocols/internal/netns"
@@ -19,10 +21,12 @@ func TestHandBuiltMatchesCapture(t *testing.T) {
 	if err := netns.Available(); err != nil {
 		t.Skipf("no network namespaces: %v", err)
 	}
+	fds := len(leak.FDs())
 	res, err := scenario(context.Background(), timeline.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkLeaks(t, fds)
 	if res.NoCapture != "" {
 		t.Fatalf("got no capture: %s", res.NoCapture)
 	}
@@ -73,5 +77,21 @@ func TestHandBuiltWithoutCapture(t *testing.T) {
 	}
 	if !printed {
 		t.Error("the annotated dump was not printed")
+	}
+}
+
+// checkLeaks fails if the scenario left a goroutine, a descriptor or a
+// thread in a namespace behind.
+func checkLeaks(t *testing.T, fds int) {
+	t.Helper()
+	if left := leak.Gone(5*time.Second, "(*capture).loop", "net/http.(*conn).serve",
+		"net/http.(*persistConn)"); len(left) > 0 {
+		t.Errorf("goroutines left: %v", left)
+	}
+	if s := netns.StrayThreads(); len(s) > 0 {
+		t.Errorf("threads left in a namespace: %v", s)
+	}
+	if now := leak.FDs(); len(now) > fds {
+		t.Errorf("got %d descriptors open, had %d: %v", len(now), fds, now)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"backend-protocols/internal/leak"
 	"context"
 	"slices"
 	"testing"
@@ -15,6 +16,10 @@ func TestProtocolDesign(t *testing.T) {
 	res, err := scenario(context.Background(), timeline.Quiet(), cold)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if left := leak.Gone(5*time.Second, "kv.(*Client).readLoop", "kv.(*Server).Serve",
+		"main.(*server)"); len(left) > 0 {
+		t.Errorf("goroutines left: %v", left)
 	}
 	t.Run("bytes", func(t *testing.T) {
 		for _, r := range res.Sizes {

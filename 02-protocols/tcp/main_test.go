@@ -1,6 +1,7 @@
 package main
 
 import (
+	"backend-protocols/internal/leak"
 	"context"
 	"errors"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"backend-protocols/internal/timeline"
 )
@@ -18,6 +20,10 @@ func TestTCP(t *testing.T) {
 	res, err := scenario(context.Background(), timeline.Quiet())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if left := leak.Gone(5*time.Second, "main.serve", "main.boundaries",
+		"main.info"); len(left) > 0 {
+		t.Errorf("goroutines left: %v", left)
 	}
 	if res.Greeting != "Hello client!" {
 		t.Errorf("got greeting %q, want Hello client!", res.Greeting)

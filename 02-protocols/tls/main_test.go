@@ -1,6 +1,7 @@
 package main
 
 import (
+	"backend-protocols/internal/leak"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"backend-protocols/02-protocols/tls/tlstap"
 	"backend-protocols/internal/timeline"
@@ -17,6 +19,10 @@ func TestTLS(t *testing.T) {
 	res, err := scenario(context.Background(), timeline.Quiet())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if left := leak.Gone(5*time.Second, "tlstap.(*Proxy)", "main.(*server)",
+		"netem.(*TCPRelay)"); len(left) > 0 {
+		t.Errorf("goroutines left: %v", left)
 	}
 	t.Run("negotiated", func(t *testing.T) {
 		if len(res.Negotiated) != 2 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"backend-protocols/internal/leak"
 	"context"
 	"errors"
 	"net"
@@ -18,6 +19,9 @@ func TestUDP(t *testing.T) {
 	res, err := scenario(context.Background(), timeline.Quiet())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if left := leak.Gone(5*time.Second, "main.serve", "netem.(*UDPRelay)"); len(left) > 0 {
+		t.Errorf("goroutines left: %v", left)
 	}
 	t.Run("no handshake", func(t *testing.T) {
 		if res.First.msg != "hi" {
