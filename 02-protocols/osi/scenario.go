@@ -110,7 +110,15 @@ func get(ctx context.Context, url string,
 	return bytes.Clone(out.Bytes()), local, remote, string(b), err
 }
 
-func hello(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello\n") }
+// serveHello serves "hello" on ln until the returned stop is called.
+func serveHello(ctx context.Context, ln net.Listener) (stop func()) {
+	hs := &http.Server{Handler: http.HandlerFunc(
+		func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello\n") })}
+	ctx, cancel := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- demo.ServeHTTP(ctx, hs, ln) }()
+	return func() { cancel(); <-served }
+}
 
 // defaultTTL reads net.ipv4.ip_default_ttl from /proc/sys, as seen by the
 // calling thread's namespace.
@@ -160,11 +168,7 @@ func withCapture(ctx context.Context, tl *timeline.Timeline) (*result, error) {
 	if err != nil {
 		return res, err
 	}
-	hs := &http.Server{Handler: http.HandlerFunc(hello)}
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- demo.ServeHTTP(sctx, hs, ln) }()
-	defer func() { stop(); <-served }()
+	defer serveHello(ctx, ln)()
 
 	capt, err := startCapture(srv, "eth0")
 	if err != nil {
@@ -371,11 +375,7 @@ func handOnly(ctx context.Context, tl *timeline.Timeline, why string) (*result, 
 	if err != nil {
 		return res, err
 	}
-	hs := &http.Server{Handler: http.HandlerFunc(hello)}
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- demo.ServeHTTP(sctx, hs, ln) }()
-	defer func() { stop(); <-served }()
+	defer serveHello(ctx, ln)()
 	var d net.Dialer
 	app, local, remote, _, err := get(ctx, "http://"+ln.Addr().String()+"/hello",
 		d.DialContext)

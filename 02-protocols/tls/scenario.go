@@ -142,22 +142,33 @@ func hellos(recs []seenRecord) (ch, sh *tlstap.Hello) {
 	return ch, sh
 }
 
+// watched starts a server with a fresh certificate from ca and a tap in
+// front of it, behind a link of oneWay each way if it is not zero.
+func watched(ca *certs.CA, oneWay time.Duration) (*server, *watch, error) {
+	scfg, err := ca.ServerConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := startServer(scfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := newWatch(srv.Addr(), oneWay)
+	if err != nil {
+		srv.Close()
+		return nil, nil, err
+	}
+	return srv, w, nil
+}
+
 func negotiate(tl *timeline.Timeline, ca *certs.CA, res *result) error {
 	tl.Printf("")
 	tl.Printf("== what was negotiated ==")
-	scfg, err := ca.ServerConfig()
-	if err != nil {
-		return err
-	}
-	srv, err := startServer(scfg)
+	srv, w, err := watched(ca, 0)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	w, err := newWatch(srv.Addr(), 0)
-	if err != nil {
-		return err
-	}
 	defer w.Close()
 	cases := []struct {
 		name   string
@@ -226,19 +237,11 @@ func chain(chains [][]*x509.Certificate) string {
 // versions runs a full and then a resumed handshake in TLS 1.2 and in TLS
 // 1.3 over a delay link, with the tap counting records.
 func versions(tl *timeline.Timeline, ca *certs.CA, res *result) error {
-	scfg, err := ca.ServerConfig()
-	if err != nil {
-		return err
-	}
-	srv, err := startServer(scfg)
+	srv, w, err := watched(ca, oneWay)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	w, err := newWatch(srv.Addr(), oneWay)
-	if err != nil {
-		return err
-	}
 	defer w.Close()
 	rtt := 2 * oneWay
 	conn := 0

@@ -49,7 +49,7 @@ const ioTimeout = 3 * time.Second
 
 func scenario(ctx context.Context, tl *timeline.Timeline) (*result, error) {
 	res := &result{}
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	conn, err := listenLoopback()
 	if err != nil {
 		return res, err
 	}
@@ -87,10 +87,27 @@ func recv(got <-chan datagram) (datagram, error) {
 	}
 }
 
+// listenLoopback opens a UDP socket on 127.0.0.1 and a free port.
+func listenLoopback() (*net.UDPConn, error) {
+	return net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+}
+
+// udpPair opens a receiver on loopback and a sender connected to it.
+func udpPair() (rx, tx *net.UDPConn, err error) {
+	if rx, err = listenLoopback(); err != nil {
+		return nil, nil, err
+	}
+	if tx, err = net.DialUDP("udp", nil, rx.LocalAddr().(*net.UDPAddr)); err != nil {
+		rx.Close()
+		return nil, nil, err
+	}
+	return rx, tx, nil
+}
+
 // freeUDPPort returns a loopback address where nobody listens: a port
 // the kernel just handed out and that was closed again.
 func freeUDPPort() (string, error) {
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	c, err := listenLoopback()
 	if err != nil {
 		return "", err
 	}
@@ -154,15 +171,11 @@ func errText(err error) string {
 func boundaries(tl *timeline.Timeline, res *result) error {
 	tl.Printf("")
 	tl.Printf("== message boundaries are kept ==")
-	rx, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	rx, tx, err := udpPair()
 	if err != nil {
 		return err
 	}
 	defer rx.Close()
-	tx, err := net.DialUDP("udp", nil, rx.LocalAddr().(*net.UDPAddr))
-	if err != nil {
-		return err
-	}
 	defer tx.Close()
 	for _, m := range []string{"one", "two", "three"} {
 		if _, err := tx.Write([]byte(m)); err != nil {
@@ -190,7 +203,7 @@ func boundaries(tl *timeline.Timeline, res *result) error {
 func loss(ctx context.Context, tl *timeline.Timeline, res *result) error {
 	tl.Printf("")
 	tl.Printf("== through a lossy, reordering relay: nobody resends ==")
-	rx, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	rx, err := listenLoopback()
 	if err != nil {
 		return err
 	}
@@ -274,15 +287,11 @@ func loss(ctx context.Context, tl *timeline.Timeline, res *result) error {
 func truncate(tl *timeline.Timeline, res *result) error {
 	tl.Printf("")
 	tl.Printf("== a read buffer smaller than the datagram ==")
-	rx, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	rx, tx, err := udpPair()
 	if err != nil {
 		return err
 	}
 	defer rx.Close()
-	tx, err := net.DialUDP("udp", nil, rx.LocalAddr().(*net.UDPAddr))
-	if err != nil {
-		return err
-	}
 	defer tx.Close()
 	tr := &res.Truncated
 	big := []byte(strings.Repeat("0123456789", 10))
