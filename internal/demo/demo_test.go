@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -204,5 +205,25 @@ func TestStartChild(t *testing.T) {
 	c.Kill()
 	if _, err := StartChild(ctx, exec.Command("true")); err == nil {
 		t.Error("a child that never listens: got no error")
+	}
+}
+
+func TestStart(t *testing.T) {
+	served := make(chan string, 1)
+	r, err := Start(context.Background(), "127.0.0.1:0",
+		func(ctx context.Context, ln net.Listener) error {
+			served <- ln.Addr().String()
+			<-ctx.Done()
+			ln.Close()
+			return errors.New("stopped")
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := <-served; got != r.Addr || r.URL != "http://"+got {
+		t.Errorf("got %s %s, want the listener's address", r.Addr, r.URL)
+	}
+	if err := r.Close(); err == nil || err.Error() != "stopped" {
+		t.Errorf("Close: got %v, want serve's error", err)
 	}
 }
