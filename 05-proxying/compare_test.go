@@ -5,8 +5,9 @@
 //
 //	go test -run '^$' -bench Compare -benchtime 2s ./05-proxying
 //
-// Each proxy runs as its own process (`-serve`, built from this chapter),
-// in front of three backends of its own, so its CPU time can be read from
+// The three backends run as processes of their own (testdata/backend), and
+// each proxy as its own process (`-serve -backends`, built from this
+// chapter) in front of them, so the CPU time of each can be read from
 // /proc/PID/stat. The load comes from internal/timing's Load (and, if
 // installed, from wrk as an independent check). The benchmark prints a
 // table at the end; 05-proxying/README.md shows one. TestCompareRig runs
@@ -153,29 +154,37 @@ type rig struct {
 
 func newRig(tb testing.TB) *rig {
 	tb.Helper()
-	l4 := crowd.Build(tb, "./l4-lb")
-	l7 := crowd.Build(tb, "./l7-lb")
-	backends := []string{"b1", "b2", "b3"}
-	c4, a4 := crowd.StartActors(tb, l4, append([]string{"l4-lb"}, backends...),
-		"-serve", "127.0.0.1:0", "-quiet-conns")
-	c4u, a4u := crowd.StartActors(tb, l4, []string{"l4-lb"},
-		"-serve", "127.0.0.1:0", "-quiet-conns", "-copy", "user")
-	c7, a7 := crowd.StartActors(tb, l7, []string{"l7-lb"},
-		"-serve", "127.0.0.1:0", "-quiet-requests")
-	p4, p4u, p7 := c4.Pid(), c4u.Pid(), c7.Pid()
-	direct := target{"direct", "http://" + a4["b1"], []int{p4}}
-	viaL4 := target{"l4-lb", "http://" + a4["l4-lb"], []int{p4}}
-	viaL4u := target{"l4-lb, user-space copy", "http://" + a4u["l4-lb"], []int{p4u}}
-	viaL7 := target{"l7-lb", "http://" + a7["l7-lb"], []int{p7}}
+	// Three backends, each its own process, behind every path.
+	bin := binary(tb, "backend")
+	var addrs []string
+	var pids []int
+	for _, name := range []string{"b1", "b2", "b3"} {
+		b := crowd.Start(tb, bin, "-name", name)
+		addrs = append(addrs, b.Addr)
+		pids = append(pids, b.Cmd.Process.Pid)
+	}
+	backends := strings.Join(addrs, ",")
+	l4, l7 := binary(tb, "l4-lb"), binary(tb, "l7-lb")
+	proxy := func(bin string, args ...string) (string, []int) {
+		s := crowd.Start(tb, bin, append([]string{"-serve", "127.0.0.1:0",
+			"-backends", backends}, args...)...)
+		return "http://" + s.Addr, append([]int{s.Cmd.Process.Pid}, pids...)
+	}
+	direct := target{"direct", "http://" + addrs[0], pids}
+	var viaL4, viaL4u, viaL7 target
+	viaL4.url, viaL4.pids = proxy(l4, "-quiet-conns")
+	viaL4u.url, viaL4u.pids = proxy(l4, "-quiet-conns", "-copy", "user")
+	viaL7.url, viaL7.pids = proxy(l7, "-quiet-requests")
+	viaL4.name, viaL4u.name, viaL7.name = "l4-lb", "l4-lb, user-space copy", "l7-lb"
 	r := &rig{requests: []target{direct, viaL4, viaL7},
 		bulk: []target{direct, viaL4, viaL4u, viaL7}}
-	pool := []string{a4["b1"], a4["b2"], a4["b3"]}
-	if addr, pid := startHAProxy(tb, "tcp", pool); pid != 0 {
-		t := target{"haproxy (mode tcp)", "http://" + addr, []int{pid, p4}}
+	if addr, pid := startHAProxy(tb, "tcp", addrs); pid != 0 {
+		t := target{"haproxy (mode tcp)", "http://" + addr, append([]int{pid}, pids...)}
 		r.requests = append(r.requests, t)
 		r.bulk = append(r.bulk, t)
-		addr, pid = startHAProxy(tb, "http", pool)
-		r.requests = append(r.requests, target{"haproxy (mode http)", "http://" + addr, []int{pid, p4}})
+		addr, pid = startHAProxy(tb, "http", addrs)
+		r.requests = append(r.requests, target{"haproxy (mode http)", "http://" + addr,
+			append([]int{pid}, pids...)})
 	}
 	return r
 }

@@ -82,8 +82,8 @@ func straceCounts(t *testing.T, pid int, work func() error) map[string]int {
 // TestSpliceUnderStrace counts the system calls of an l4-lb process while
 // 64 MiB cross it, with io.Copy and with the read/write loop: an
 // independent look (strace, outside the process) at what
-// 05-proxying/l4-lb shows with /proc/self/io. The backends live in the
-// same process and write the body; only the balancer would read it.
+// 05-proxying/l4-lb shows with /proc/self/io. The backend is a process of
+// its own, so every call counted is the balancer's.
 func TestSpliceUnderStrace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs l4-lb as a process under strace; skipped with -short")
@@ -91,26 +91,29 @@ func TestSpliceUnderStrace(t *testing.T) {
 	if _, err := exec.LookPath("strace"); err != nil {
 		t.Skip("strace not installed")
 	}
-	bin := crowd.Build(t, "./l4-lb")
+	backend := crowd.Start(t, binary(t, "backend"), "-name", "b1")
+	bin := binary(t, "l4-lb")
 	const n = 64 << 20
 	got := map[string]map[string]int{}
 	for _, way := range []string{"splice", "user"} {
-		s, addrs := crowd.StartActors(t, bin, []string{"l4-lb"},
-			"-serve", "127.0.0.1:0", "-quiet-conns", "-copy", way)
-		got[way] = straceCounts(t, s.Pid(), func() error {
+		s := crowd.Start(t, bin, "-serve", "127.0.0.1:0", "-quiet-conns",
+			"-backends", backend.Addr, "-copy", way)
+		pid := s.Cmd.Process.Pid
+		got[way] = straceCounts(t, pid, func() error {
 			_, _, err := bulk(context.Background(), target{name: way,
-				url: "http://" + addrs["l4-lb"], pids: []int{s.Pid()}}, n)
+				url: "http://" + s.Addr, pids: []int{pid}}, n)
 			return err
 		})
 		t.Logf("%s: %v", way, got[way])
 	}
 	reads := func(m map[string]int) int { return m["read"] + m["readv"] + m["recvfrom"] }
-	if k := got["splice"]; k["splice"] < 2*n/(1<<20) || reads(k) > 100 {
-		t.Errorf("io.Copy: got %d splice and %d read calls for 64 MiB, want at least 128 splices and next to no reads",
-			k["splice"], reads(k))
+	writes := func(m map[string]int) int { return m["write"] + m["writev"] + m["sendto"] }
+	if k := got["splice"]; k["splice"] < 2*n/(1<<20) || reads(k) > 100 || writes(k) > 100 {
+		t.Errorf("io.Copy: got %d splice, %d read and %d write calls for 64 MiB, want at least 128 splices and next to no reads or writes",
+			k["splice"], reads(k), writes(k))
 	}
-	if u := got["user"]; u["splice"] != 0 || reads(u) < n/(32<<10) {
-		t.Errorf("read/write loop: got %d splice and %d read calls, want none and at least %d reads",
-			u["splice"], reads(u), n/(32<<10))
+	if u := got["user"]; u["splice"] != 0 || reads(u) < n/(32<<10) || writes(u) < n/(32<<10) {
+		t.Errorf("read/write loop: got %d splice, %d read and %d write calls, want none and at least %d of each",
+			u["splice"], reads(u), writes(u), n/(32<<10))
 	}
 }

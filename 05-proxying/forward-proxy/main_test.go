@@ -22,7 +22,7 @@ import (
 
 // running names the goroutines that must all be gone when a test ends:
 // leak.Check also counts this process's descriptors before and after.
-var running = []string{"main.(*proxy)", "lb.Relay", "lb.ServeTCP",
+var running = []string{"main.(*proxy)", "lb.Relay", "demo.ServeConns",
 	"net/http.(*conn).serve", "net/http.(*persistConn)"}
 
 func TestScenario(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"backend-protocols/05-proxying/l4-lb/clienthello"
 	"backend-protocols/05-proxying/lb"
+	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
 )
 
@@ -48,7 +49,7 @@ var dialer = net.Dialer{Timeout: 2 * time.Second}
 
 // serve runs the balancer on ln until ctx is done.
 func (b *balancer) serve(ctx context.Context, ln net.Listener) error {
-	return lb.ServeTCP(ctx, ln, b.handle)
+	return demo.ServeConns(ctx, ln, func(c net.Conn) { b.handle(ctx, c) })
 }
 
 func (b *balancer) handle(ctx context.Context, c net.Conn) {

@@ -24,7 +24,7 @@ import (
 
 // running names the goroutines that must all be gone when a test ends:
 // leak.Check also counts this process's descriptors before and after.
-var running = []string{"main.(*balancer).handle", "lb.Relay", "lb.ServeTCP", "lb.(*Checker)",
+var running = []string{"main.(*balancer).handle", "lb.Relay", "demo.ServeConns", "lb.(*Checker)",
 	"net/http.(*conn).serve"}
 
 func TestScenario(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -18,8 +19,9 @@ type serveConfig struct {
 	CA     *certs.CA // with TLS: the CA to issue from; a new one if nil
 }
 
-// serve runs the balancer on ln in front of three backends of its own,
-// with the course's routes and HTTP health checks, until ctx is done.
+// serve runs the balancer on ln in front of three backends of its own (or
+// the three -backends names), with the course's routes and HTTP health
+// checks, until ctx is done.
 func serve(ctx context.Context, ln net.Listener, tl *timeline.Timeline, sc serveConfig) error {
 	defer ln.Close()
 	var conf *tlsConf
@@ -34,13 +36,22 @@ func serve(ctx context.Context, ln net.Listener, tl *timeline.Timeline, sc serve
 			return err
 		}
 	}
-	bs, err := lb.StartBackends(lb.BackendOptions{}, names...)
+	ts, err := sc.External()
 	if err != nil {
 		return err
 	}
-	defer lb.CloseBackends(bs)
-	lb.Announce(tl, bs)
-	ts := lb.Targets(bs)
+	if ts == nil {
+		bs, err := lb.StartBackends(lb.BackendOptions{}, names...)
+		if err != nil {
+			return err
+		}
+		defer lb.CloseBackends(bs)
+		lb.Announce(tl, bs)
+		ts = lb.Targets(bs)
+	}
+	if len(ts) != 3 {
+		return fmt.Errorf("-backends: got %d addresses, want 3 for the course's routes", len(ts))
+	}
 	b := newBalancer("l7-lb", courseRoutes(ts, sc.Policy), tl)
 	b.sticky, b.verbose = sc.Sticky, !sc.Quiet
 	defer b.close()

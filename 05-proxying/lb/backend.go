@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"backend-protocols/internal/timing"
 )
 
 // BackendOptions configure StartBackend. The zero value serves plain
@@ -268,12 +270,8 @@ func (b *Backend) slow(w http.ResponseWriter, r *http.Request) {
 		}
 		d = v
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
+	if timing.Sleep(r.Context(), d) == nil {
 		io.WriteString(w, b.Name+"\n")
-	case <-r.Context().Done():
 	}
 }
 

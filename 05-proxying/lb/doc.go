@@ -11,8 +11,8 @@
 //     that mark them down and up again;
 //   - Relay, the two-way byte copy of every tunnel and L4 balancer, with
 //     half-close propagated and the kernel's splice(2) path on Linux;
-//   - ServeTCP and Conns, an accept loop that ends every connection it
-//     started when its context ends.
+//   - Conns, the set of connections a server handed off (hijacked,
+//     tunnelled), so that shutting down can close them.
 //
 // Nothing here parses a protocol the proxies teach; the ClientHello parser
 // for SNI routing is an engine of its own (../l4-lb/clienthello).

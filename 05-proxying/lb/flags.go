@@ -1,6 +1,9 @@
 package lb
 
 import (
+	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	"backend-protocols/internal/demo"
@@ -12,6 +15,9 @@ type Flags struct {
 	TLS    bool          // -tls
 	Quiet  bool          // -quiet-conns or -quiet-requests
 	Health time.Duration // -health
+	// Backends, from -backends, are addresses to front instead of the
+	// three backends a -serve starts of its own.
+	Backends string
 }
 
 // Register adds -policy, -tls, -health (default health for the scenario)
@@ -26,6 +32,25 @@ func (f *Flags) Register(p *demo.Program, unit, tls string, health time.Duration
 		"with -serve: no line per "+unit+" (for load tests)")
 	p.Flags.DurationVar(&f.Health, "health", health,
 		"health check interval (default 1s with -serve)")
+	p.Flags.StringVar(&f.Backends, "backends", "",
+		"with -serve: front these `ADDRS` (host:port,...) instead of backends of its own")
+}
+
+// External returns targets b1, b2, ... for the -backends addresses, or
+// nil if there are none.
+func (f Flags) External() ([]*Target, error) {
+	if f.Backends == "" {
+		return nil, nil
+	}
+	var ts []*Target
+	for i, a := range strings.Split(f.Backends, ",") {
+		a = strings.TrimSpace(a)
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return nil, fmt.Errorf("-backends: %w", err)
+		}
+		ts = append(ts, NewTarget(fmt.Sprintf("b%d", i+1), a))
+	}
+	return ts, nil
 }
 
 // ForServe returns the flags with -serve's defaults for those not given

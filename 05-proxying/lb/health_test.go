@@ -5,8 +5,6 @@ import (
 	"net"
 	"testing"
 	"time"
-
-	"backend-protocols/internal/leak"
 )
 
 type change struct {
@@ -67,40 +65,26 @@ func TestHTTPCheckSeesWhatDialCheckMisses(t *testing.T) {
 	expect(t, ch, change{"l7", true})
 }
 
-func TestServeTCPClosesEverything(t *testing.T) {
-	leak.Check(t, running...)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+func TestConnsCloseAll(t *testing.T) {
+	var cs Conns
+	a, b := net.Pipe()
+	defer b.Close()
+	if !cs.Add(a) || cs.Len() != 1 {
+		t.Fatalf("got Len %d after Add, want 1", cs.Len())
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	held := make(chan struct{}, 3)
-	done := make(chan error, 1)
-	go func() {
-		done <- ServeTCP(ctx, ln, func(ctx context.Context, c net.Conn) {
-			held <- struct{}{}
-			c.Read(make([]byte, 1)) // blocks until the server closes c
-		})
-	}()
-	var conns []net.Conn
-	for range 3 {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		conns = append(conns, c)
-		<-held
+	cs.CloseAll()
+	if _, err := a.Write([]byte("x")); err == nil {
+		t.Error("a tracked connection still writes after CloseAll")
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("got %v, want nil after the context ended", err)
+	c, d := net.Pipe()
+	defer d.Close()
+	if cs.Add(c) {
+		t.Error("Add after CloseAll: got true, want false")
 	}
-	for i, c := range conns {
-		c.SetReadDeadline(time.Now().Add(time.Second))
-		if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil {
-			t.Errorf("conn %d: got %d bytes, %v; want it closed", i, n, err)
-		}
+	c.Close()
+	cs.Remove(a)
+	if cs.Len() != 0 {
+		t.Errorf("got Len %d, want 0", cs.Len())
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"backend-protocols/internal/demo"
 	"backend-protocols/internal/leak"
 )
 
@@ -25,7 +26,7 @@ func tunnel(t *testing.T, addr string, copy Copier) string {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		ServeTCP(ctx, ln, func(ctx context.Context, c net.Conn) {
+		demo.ServeConns(ctx, ln, func(c net.Conn) {
 			up, err := net.Dial("tcp", addr)
 			if err != nil {
 				return
@@ -42,7 +43,7 @@ func tunnel(t *testing.T, addr string, copy Copier) string {
 
 // running names the goroutines that must all be gone when a test ends:
 // leak.Check also counts this process's descriptors before and after.
-var running = []string{"lb.Relay", "lb.oneWay", "lb.ServeTCP"}
+var running = []string{"lb.Relay", "lb.oneWay", "demo.ServeConns"}
 
 func TestRelayPassesHalfClose(t *testing.T) {
 	leak.Check(t, running...)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+
+	"backend-protocols/internal/demo"
 )
 
 // Sink is a TCP server for showing half-close: it reads until the client
@@ -29,7 +31,7 @@ func StartSink(name string) (*Sink, error) {
 		done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
-		ServeTCP(ctx, ln, func(_ context.Context, c net.Conn) {
+		demo.ServeConns(ctx, ln, func(c net.Conn) {
 			n, err := io.Copy(io.Discard, c)
 			if err != nil {
 				return // reset, or closed by Close: nobody to answer

@@ -8,7 +8,6 @@
 package crowd
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -20,12 +19,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"backend-protocols/internal/demo"
 )
 
 // Build compiles the main package in dir (relative to the test's working
@@ -40,14 +40,10 @@ func Build(t testing.TB, dir string) string {
 	return bin
 }
 
-// listening matches the line a demo prints when its server is up.
-var listening = regexp.MustCompile(`listening on (?:[a-z]+://)?([0-9.]+:[0-9]+)`)
-
 // Server is a demo server running in a child process.
 type Server struct {
+	*demo.Child
 	Addr string
-	cmd  *exec.Cmd
-	done chan struct{}
 }
 
 // Start runs bin with args (which should include -serve 127.0.0.1:0) and
@@ -55,64 +51,22 @@ type Server struct {
 // the test ends.
 func Start(t testing.TB, bin string, args ...string) *Server {
 	t.Helper()
-	return launch(t, bin, args, func(line string) (string, bool) {
-		if m := listening.FindStringSubmatch(line); m != nil {
-			return m[1], true
-		}
-		return "", false
-	})
-}
-
-// launch runs bin with args and feeds each line it prints to match until
-// match reports done; the address match returns then becomes Addr. The
-// process is killed when the test ends.
-func launch(t testing.TB, bin string, args []string,
-	match func(line string) (addr string, done bool)) *Server {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	var stderr bytes.Buffer
+	cmd := exec.Command(bin, args...)
 	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	c, err := demo.StartChild(ctx, cmd)
+	if err != nil {
+		t.Fatalf("%s: %v: %s", bin, err, stderr.String())
 	}
-	s := &Server{cmd: cmd, done: make(chan struct{})}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		found := false
-		for sc.Scan() {
-			if a, ok := match(sc.Text()); ok && !found {
-				found = true
-				addr <- a
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	go func() {
-		cmd.Wait()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-s.done
-	})
-	select {
-	case s.Addr = <-addr:
-	case <-s.done:
-		t.Fatalf("%s exited before listening: %s", bin, stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s never said where it listens", bin)
-	}
-	return s
+	t.Cleanup(c.Kill)
+	return &Server{Child: c, Addr: c.Addr}
 }
 
 // RSS returns the server's resident set size in bytes.
 func (s *Server) RSS() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.Cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
@@ -213,4 +167,49 @@ func Stat(addr, path, field string) (int64, error) {
 		return 0, fmt.Errorf("crowd: no %q in %s", field, path)
 	}
 	return v, nil
+}
+
+// Measure is what Idle measured: the server's resident memory before and
+// after n idle clients, and the cost of one.
+type Measure struct {
+	N             int
+	Before, After int64 // bytes of resident memory
+	PerConn       int64 // bytes
+	Opened        time.Duration
+	Conns         []net.Conn
+	Release       func()
+}
+
+func (m Measure) String() string {
+	return fmt.Sprintf("%d idle clients: server RSS %.1f MiB -> %.1f MiB, %.1f KiB per connection (opened in %v)",
+		m.N, float64(m.Before)/(1<<20), float64(m.After)/(1<<20), float64(m.PerConn)/1024,
+		m.Opened.Round(time.Millisecond))
+}
+
+// Idle opens n connections to srv, each sending request, waits until the
+// server's counter (field of the JSON at statPath) reads n, and measures
+// the server's memory. Release closes them; the test then checks the
+// counter returns to zero with Until.
+func Idle(t testing.TB, srv *Server, n int, request []byte, statPath, field string) Measure {
+	t.Helper()
+	m := Measure{N: n}
+	var err error
+	if m.Before, err = srv.RSS(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	m.Conns, m.Release = Hold(t, srv.Addr, n, request)
+	err = Until(time.Minute, func() (bool, error) {
+		v, err := Stat(srv.Addr, statPath, field)
+		return v == int64(n), err
+	})
+	if err != nil {
+		t.Fatalf("server never counted %d %s: %v", n, field, err)
+	}
+	m.Opened = time.Since(start)
+	if m.After, err = srv.RSS(); err != nil {
+		t.Fatal(err)
+	}
+	m.PerConn = (m.After - m.Before) / int64(n)
+	return m
 }

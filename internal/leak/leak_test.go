@@ -1,6 +1,8 @@
 package leak
 
 import (
+	"os"
+	"slices"
 	"testing"
 	"time"
 )
@@ -20,5 +22,21 @@ func TestFindsAndWaits(t *testing.T) {
 	close(stop)
 	if got := Gone(5*time.Second, "leak.parkedHere"); len(got) != 0 {
 		t.Errorf("got %d goroutines after they ended, want 0", len(got))
+	}
+}
+
+func TestFDs(t *testing.T) {
+	before := len(FDs())
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := FDs(); len(got) != before+1 || !slices.Contains(got, os.DevNull) {
+		t.Errorf("got %v with a file open, want %d entries including %s",
+			got, before+1, os.DevNull)
+	}
+	f.Close()
+	if got := len(FDs()); got != before {
+		t.Errorf("got %d fds after Close, want %d", got, before)
 	}
 }
