@@ -234,6 +234,25 @@ func TestBadClients(t *testing.T) {
 	c.Close()
 }
 
+// TestServeExternal fronts backends started elsewhere (-backends).
+func TestServeExternal(t *testing.T) {
+	leak.Check(t, running...)
+	bs, err := lb.StartBackends(lb.BackendOptions{}, "x", "y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lb.CloseBackends(bs)
+	addr := lb.ServeForTest(t, func(ctx context.Context, ln net.Listener) error {
+		return serve(ctx, ln, timeline.Quiet(), serveConfig{Copy: "splice",
+			Flags: lb.Flags{Health: time.Second, Backends: bs[0].Addr + "," + bs[1].Addr}})
+	})
+	c := perConnClient()
+	got, err := lb.Tally(context.Background(), c, "http://"+addr+"/", 4)
+	if err != nil || !lb.Even(got, 2, "x", "y") {
+		t.Errorf("got %v, %v; want x and y twice each", got, err)
+	}
+}
+
 func TestServe(t *testing.T) {
 	leak.Check(t, running...)
 	for _, useTLS := range []bool{false, true} {

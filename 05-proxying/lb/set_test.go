@@ -50,3 +50,16 @@ func TestScenesStopAtFirstError(t *testing.T) {
 		t.Errorf("got %v after scenes %v, want scene 2's error after 1 and 2", err, ran)
 	}
 }
+
+func TestExternal(t *testing.T) {
+	ts, err := Flags{Backends: "127.0.0.1:9001, 127.0.0.1:9002"}.External()
+	if err != nil || len(ts) != 2 || ts[0].Name != "b1" || ts[1].Addr != "127.0.0.1:9002" {
+		t.Errorf("got %v, %v; want b1 and b2 at the two addresses", ts, err)
+	}
+	if ts, err := (Flags{}).External(); ts != nil || err != nil {
+		t.Errorf("no -backends: got %v, %v; want nil, nil", ts, err)
+	}
+	if _, err := (Flags{Backends: "nohost"}).External(); err == nil {
+		t.Error("-backends nohost: got no error")
+	}
+}
