@@ -10,8 +10,8 @@ import (
 // conn is one connection's state, touched only by its loop's thread.
 type conn struct {
 	fd     int
-	in     []byte  // bytes read and not yet parsed
-	out    []byte  // response bytes; out[off:] not yet written
+	in     []byte // bytes read and not yet parsed
+	out    []byte // response bytes; out[off:] not yet written
 	off    int
 	queue  []*slot // answers owed, oldest first (async handlers)
 	events uint32  // the epoll interest set now

@@ -211,7 +211,7 @@ func (u Usage) CPU() time.Duration { return u.User + u.System }
 // Sub returns u minus an earlier reading (MaxRSS stays u's).
 func (u Usage) Sub(v Usage) Usage {
 	return Usage{User: u.User - v.User, System: u.System - v.System,
-		Voluntary: u.Voluntary - v.Voluntary,
+		Voluntary:   u.Voluntary - v.Voluntary,
 		Involuntary: u.Involuntary - v.Involuntary, MaxRSS: u.MaxRSS}
 }
 

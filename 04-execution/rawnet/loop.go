@@ -33,7 +33,7 @@ type LoopConfig struct {
 // Limits on a connection's buffered work, beyond which the loop stops
 // reading from it until the client has taken its responses.
 const (
-	maxPending = 64       // requests read but not yet answered
+	maxPending = 64        // requests read but not yet answered
 	maxOut     = 256 << 10 // response bytes not yet written
 	readSize   = 64 << 10
 	batch      = 128 // epoll events per epoll_wait
