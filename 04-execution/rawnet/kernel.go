@@ -241,3 +241,21 @@ func OpenFDs() (int, error) {
 	}
 	return len(ents) - 1, nil // minus the one ReadDir itself had open
 }
+
+// WaitChannel returns where in the kernel a thread of this process sleeps
+// (/proc/self/task/TID/wchan): "ep_poll" for a thread in epoll_wait, "0"
+// for one that is running.
+func WaitChannel(tid int) (string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/wchan", tid))
+	return string(b), err
+}
+
+// SocketInode returns the inode of a socket descriptor, which names the
+// socket in /proc/net/tcp when several share one address (SO_REUSEPORT).
+func SocketInode(fd int) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return 0, err
+	}
+	return st.Ino, nil
+}

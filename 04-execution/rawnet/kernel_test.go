@@ -1,6 +1,7 @@
 package rawnet
 
 import (
+	"errors"
 	"net/netip"
 	"testing"
 	"time"
@@ -119,5 +120,49 @@ func TestGetUsage(t *testing.T) {
 	u, err := GetUsage(unix.RUSAGE_SELF)
 	if err != nil || u.CPU() <= 0 || u.MaxRSS < 1<<20 {
 		t.Errorf("got %+v, %v", u, err)
+	}
+}
+
+// TestInNewNetns checks that a sysctl set inside the namespace is not the
+// host's, and that sockets made there work on its loopback.
+func TestInNewNetns(t *testing.T) {
+	host, err := Sysctl("net.ipv4.tcp_migrate_req")
+	if err != nil {
+		t.Skip("no net.ipv4.tcp_migrate_req here:", err)
+	}
+	err = InNewNetns(func() error {
+		flip := "1"
+		if host == "1" {
+			flip = "0"
+		}
+		if err := SetSysctl("net.ipv4.tcp_migrate_req", flip); err != nil {
+			return err
+		}
+		if got, _ := Sysctl("net.ipv4.tcp_migrate_req"); got != flip {
+			t.Errorf("inside: got %s, want %s", got, flip)
+		}
+		ln, err := Listen("127.0.0.1:0", ListenConfig{})
+		if err != nil {
+			return err
+		}
+		defer ln.Close()
+		fd, err := Connect(ln.Addr().String(), DialConfig{})
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		return WaitConnected(fd, 5*time.Second)
+	})
+	if errors.Is(err, ErrNoNetns) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := Sysctl("net.ipv4.tcp_migrate_req"); got != host {
+		t.Errorf("host's value changed: got %s, want %s", got, host)
+	}
+	if err := SetSysctl("kernel.hostname", "x"); err == nil {
+		t.Error("SetSysctl outside net.*: got no error")
 	}
 }

@@ -256,3 +256,12 @@ func Peer(fd int) netip.AddrPort {
 	}
 	return addrPort(sa)
 }
+
+// Local returns the address a descriptor is bound to.
+func Local(fd int) netip.AddrPort {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return netip.AddrPort{}
+	}
+	return addrPort(sa)
+}

@@ -31,6 +31,7 @@ type MessageLB struct {
 type Worker struct {
 	ID   int
 	Jobs atomic.Int64 // requests it has run
+	tid  atomic.Int64
 	// usage asks the worker for getrusage(RUSAGE_THREAD) of its thread.
 	usage chan chan rawnet.Usage
 	gone  chan struct{} // closed when the worker has stopped
@@ -83,6 +84,7 @@ func (w *Worker) run(jobs <-chan job, h rawnet.Handler) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	defer close(w.gone)
+	w.tid.Store(int64(unix.Gettid()))
 	for {
 		select {
 		case j, ok := <-jobs:
@@ -131,5 +133,8 @@ func (s *MessageLB) Close() error {
 	})
 	return s.err
 }
+
+// TID returns the kernel's id of the worker's thread (0 until it runs).
+func (w *Worker) TID() int { return int(w.tid.Load()) }
 
 func (w *Worker) String() string { return fmt.Sprintf("worker %d", w.ID) }
