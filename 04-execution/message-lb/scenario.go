@@ -19,15 +19,15 @@ type worker struct {
 }
 
 type result struct {
-	Batch     time.Duration // the busy connection's pipelined batch
+	Batch time.Duration // the busy connection's pipelined batch
 	// ReaderBatch is the same batch on multi-reader with as many reader
 	// threads as there are workers here, and ReaderHeavy the most heavy
 	// requests one of its threads ran.
 	ReaderBatch time.Duration
 	ReaderHeavy int
-	ReaderCPU time.Duration
-	Workers   []worker
-	Light     timing.Summary // every light client's GET / during the batch
+	ReaderCPU   time.Duration
+	Workers     []worker
+	Light       timing.Summary // every light client's GET / during the batch
 }
 
 func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, error) {
