@@ -26,8 +26,8 @@ type synPhase struct {
 	// TCPReqQFullDrop, then after the ACKs SyncookiesRecv and
 	// ListenOverflows.
 	CookiesSent, FullDoCookies, FullDrop, CookiesRecv, Overflows int64
-	Accepted int // accept queue after the client's ACKs
-	HalfLeft int // request sockets still waiting after the ACKs
+	Accepted                                                     int // accept queue after the client's ACKs
+	HalfLeft                                                     int // request sockets still waiting after the ACKs
 }
 
 var (
