@@ -130,6 +130,9 @@ type DialConfig struct {
 	// RcvBuf and SndBuf set SO_RCVBUF and SO_SNDBUF (the kernel doubles
 	// the value for its bookkeeping). Zero leaves autotuning on.
 	RcvBuf, SndBuf int
+	// MSS sets TCP_MAXSEG, the largest segment to send and to announce
+	// in the SYN (loopback's own is about 64 KiB; Ethernet's is 1460).
+	MSS int
 	// Nagle leaves Nagle's algorithm on; otherwise TCP_NODELAY is set,
 	// as Go's net package does.
 	Nagle bool
@@ -155,6 +158,7 @@ func Connect(addr string, cfg DialConfig) (int, error) {
 		{unix.IPPROTO_TCP, unix.TCP_SYNCNT, cfg.SynCount, cfg.SynCount > 0},
 		{unix.SOL_SOCKET, unix.SO_RCVBUF, cfg.RcvBuf, cfg.RcvBuf > 0},
 		{unix.SOL_SOCKET, unix.SO_SNDBUF, cfg.SndBuf, cfg.SndBuf > 0},
+		{unix.IPPROTO_TCP, unix.TCP_MAXSEG, cfg.MSS, cfg.MSS > 0},
 		{unix.IPPROTO_TCP, unix.TCP_NODELAY, 1, !cfg.Nagle},
 	}
 	for _, o := range opts {
