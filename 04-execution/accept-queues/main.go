@@ -21,11 +21,9 @@
 package main
 
 import (
-	"context"
 	"time"
 
 	"backend-protocols/internal/demo"
-	"backend-protocols/internal/timeline"
 )
 
 func main() {
@@ -34,13 +32,8 @@ func main() {
 	p := demo.New("accept-queues",
 		"Accept queues: backlog, the accept queue, the SYN queue, and overflow.",
 		demo.Modes{
-			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
-				_, err := scenario(ctx, tl, cfg)
-				return err
-			},
-			Serve: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
-				return serve(ctx, addr, tl, cfg)
-			},
+			Scenario: cfg.run,
+			Serve:    cfg.serve,
 		})
 	p.Flags.IntVar(&cfg.Backlog, "backlog", cfg.Backlog, "listen(2) backlog")
 	p.Flags.IntVar(&cfg.Extra, "extra", cfg.Extra, "clients beyond backlog+1")

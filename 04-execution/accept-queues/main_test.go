@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -11,9 +10,7 @@ import (
 )
 
 func TestAcceptQueues(t *testing.T) {
-	warm, _ := net.Listen("tcp", "127.0.0.1:0")
-	warm.Close()
-	before, _ := rawnet.OpenFDs()
+	before, _ := rawnet.FDBaseline()
 	cfg := config{Backlog: 3, Extra: 2, Wait: 100 * time.Millisecond,
 		Table: []int{1, 6}, SynFlood: 10}
 	res, err := scenario(context.Background(), timeline.Quiet(), cfg)

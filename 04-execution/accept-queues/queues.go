@@ -34,18 +34,10 @@ func (c *client) info() error {
 }
 
 // acceptQueue returns the listener's accept queue length as /proc/net/tcp
-// shows it (the rx_queue of a LISTEN line).
+// shows it (the rx_queue of its LISTEN line).
 func acceptQueue(addr netip.AddrPort) (int, error) {
-	tab, err := rawnet.TCPTable()
-	if err != nil {
-		return 0, err
-	}
-	for _, s := range tab {
-		if s.Local == addr && s.State == rawnet.StateListen {
-			return s.RxQueue, nil
-		}
-	}
-	return 0, fmt.Errorf("listener %v not in /proc/net/tcp", addr)
+	q, _, err := rawnet.AcceptQueue(addr, 0)
+	return q, err
 }
 
 // dial starts a non-blocking connect and waits up to wait for it to

@@ -18,6 +18,12 @@ type result struct {
 	SYN    *synQueue    // the SYN queue part; nil without root
 }
 
+// run is the scenario as the demo harness calls it.
+func (cfg *config) run(ctx context.Context, tl *timeline.Timeline) error {
+	_, err := scenario(ctx, tl, *cfg)
+	return err
+}
+
 func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, error) {
 	var res result
 	ln, err := rawnet.Listen("127.0.0.1:0", rawnet.ListenConfig{Backlog: cfg.Backlog})

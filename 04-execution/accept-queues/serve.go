@@ -14,7 +14,7 @@ import (
 // serve listens with cfg.Backlog and accepts one connection every two
 // seconds, printing the accept queue, so that a reader can fill it with
 // curl and watch it with ss.
-func serve(ctx context.Context, addr string, tl *timeline.Timeline, cfg config) error {
+func (cfg *config) serve(ctx context.Context, addr string, tl *timeline.Timeline) error {
 	ln, err := rawnet.Listen(addr, rawnet.ListenConfig{Backlog: cfg.Backlog})
 	if err != nil {
 		return err

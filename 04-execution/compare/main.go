@@ -26,14 +26,8 @@ func main() {
 	p := demo.New("compare",
 		"Compare: net/http and the raw-socket architectures under one load.",
 		demo.Modes{
-			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
-				_, err := compare(ctx, tl, cfg)
-				return err
-			},
-			Connect: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
-				_, err := loadOne(ctx, tl, cfg, "server at "+addr, addr)
-				return err
-			},
+			Scenario: cfg.run,
+			Connect:  cfg.connect,
 		})
 	p.Flags.IntVar(&cfg.Conns, "conns", 32, "keep-alive connections")
 	p.Flags.DurationVar(&cfg.Duration, "duration", 500*time.Millisecond,
@@ -43,4 +37,16 @@ func main() {
 	p.Flags.IntVar(&cfg.Threads, "threads", 2,
 		"readers, workers, acceptors or shards per architecture")
 	p.Main()
+}
+
+// run is the comparison as the demo harness calls it.
+func (cfg *config) run(ctx context.Context, tl *timeline.Timeline) error {
+	_, err := compare(ctx, tl, *cfg)
+	return err
+}
+
+// connect loads a server started elsewhere.
+func (cfg *config) connect(ctx context.Context, addr string, tl *timeline.Timeline) error {
+	_, err := loadOne(ctx, tl, *cfg, "server at "+addr, addr)
+	return err
 }

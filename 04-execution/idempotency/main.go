@@ -30,24 +30,8 @@ func main() {
 	p := demo.New("idempotency",
 		"Idempotency: retries, lost answers and the Idempotency-Key header.",
 		demo.Modes{
-			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
-				_, err := scenario(ctx, tl, cfg)
-				return err
-			},
-			Serve: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
-				ln, err := demo.Listen(addr)
-				if err != nil {
-					return err
-				}
-				st := newStore(cfg.TTL, cfg.Work)
-				h := st.handler()
-				logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					tl.Send(r.RemoteAddr, "server", "%s %s Idempotency-Key: %s",
-						r.Method, r.URL.Path, r.Header.Get("Idempotency-Key"))
-					h.ServeHTTP(w, r)
-				})
-				return demo.ServeHTTP(ctx, &http.Server{Handler: logged}, ln)
-			},
+			Scenario: cfg.run,
+			Serve:    cfg.serve,
 		})
 	p.Flags.DurationVar(&cfg.TTL, "ttl", cfg.TTL, "how long the server remembers a key")
 	p.Flags.DurationVar(&cfg.Work, "work", cfg.Work, "how long committing an order takes")
@@ -57,4 +41,20 @@ func main() {
 type config struct {
 	TTL  time.Duration // key lifetime
 	Work time.Duration // time to commit an order
+}
+
+// serve runs the order API for real clients, logging every request.
+func (cfg *config) serve(ctx context.Context, addr string, tl *timeline.Timeline) error {
+	ln, err := demo.Listen(addr)
+	if err != nil {
+		return err
+	}
+	st := newStore(cfg.TTL, cfg.Work)
+	h := st.handler()
+	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tl.Send(r.RemoteAddr, "server", "%s %s Idempotency-Key: %s",
+			r.Method, r.URL.Path, r.Header.Get("Idempotency-Key"))
+		h.ServeHTTP(w, r)
+	})
+	return demo.ServeHTTP(ctx, &http.Server{Handler: logged}, ln)
 }

@@ -46,6 +46,8 @@ type store struct {
 	orders  map[int]order
 	keys    map[string]*keyEntry
 	loseOne bool // drop the connection after the next commit, before answering
+	// started, if set, hears each key whose first request begins work.
+	started chan<- string
 	// Attempts counts POST /orders requests that reached the handler.
 	Attempts int
 }
@@ -69,14 +71,6 @@ func (s *store) Count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.orders)
-}
-
-// InProgress reports whether a request with key is being processed.
-func (s *store) InProgress(key string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e := s.keys[key]
-	return e != nil && !e.done
 }
 
 // State summarizes every order, to compare the state after one request
@@ -164,6 +158,10 @@ func (s *store) post(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.keys[key] = &keyEntry{fingerprint: fp}
+		select {
+		case s.started <- key:
+		default: // nil, or nobody listening
+		}
 	}
 	s.mu.Unlock()
 
@@ -213,75 +211,65 @@ func (s *store) expireKeys(now time.Time) {
 	}
 }
 
-func (s *store) id(w http.ResponseWriter, r *http.Request) (int, bool) {
+// withOrder runs f, with s.mu held, on the order the path names, and
+// writes what f returns; a missing order gets 404.
+func (s *store) withOrder(w http.ResponseWriter, r *http.Request,
+	f func(id int, o order) (int, []byte)) {
 	id, err := strconv.Atoi(r.PathValue("id"))
 	if err != nil {
 		http.Error(w, "bad order id", http.StatusBadRequest)
-		return 0, false
-	}
-	return id, true
-}
-
-// get is safe: it changes nothing.
-func (s *store) get(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.id(w, r)
-	if !ok {
 		return
 	}
 	s.mu.Lock()
 	o, found := s.orders[id]
-	s.mu.Unlock()
-	if !found {
-		http.Error(w, "no such order", http.StatusNotFound)
-		return
+	var status int
+	var body []byte
+	if found {
+		status, body = f(id, o)
 	}
-	b, _ := json.Marshal(o)
-	writeJSON(w, http.StatusOK, b)
+	s.mu.Unlock()
+	switch {
+	case !found:
+		http.Error(w, "no such order", http.StatusNotFound)
+	case body == nil:
+		w.WriteHeader(status)
+	default:
+		writeJSON(w, status, body)
+	}
+}
+
+// get is safe: it changes nothing.
+func (s *store) get(w http.ResponseWriter, r *http.Request) {
+	s.withOrder(w, r, func(_ int, o order) (int, []byte) {
+		b, _ := json.Marshal(o)
+		return http.StatusOK, b
+	})
 }
 
 // put replaces an order with the one in the body: doing it twice leaves
 // what doing it once did (RFC 9110 section 9.2.2).
 func (s *store) put(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.id(w, r)
-	if !ok {
-		return
-	}
 	var o order
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	if err := dec.Decode(&o); err != nil || o.Item == "" || o.Qty <= 0 {
 		http.Error(w, `want {"item": "...", "qty": N}`, http.StatusBadRequest)
 		return
 	}
-	o.ID = id
-	s.mu.Lock()
-	_, existed := s.orders[id]
-	if !existed {
-		s.mu.Unlock()
-		http.Error(w, "no such order", http.StatusNotFound)
-		return
-	}
-	s.orders[id] = o
-	s.mu.Unlock()
-	b, _ := json.Marshal(o)
-	writeJSON(w, http.StatusOK, b)
+	s.withOrder(w, r, func(id int, _ order) (int, []byte) {
+		o.ID = id
+		s.orders[id] = o
+		b, _ := json.Marshal(o)
+		return http.StatusOK, b
+	})
 }
 
 // delete removes an order: the second DELETE answers 404, but the state
 // is what the first left.
 func (s *store) delete(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.id(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	_, found := s.orders[id]
-	delete(s.orders, id)
-	s.mu.Unlock()
-	if !found {
-		http.Error(w, "no such order", http.StatusNotFound)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.withOrder(w, r, func(id int, _ order) (int, []byte) {
+		delete(s.orders, id)
+		return http.StatusNoContent, nil
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, b []byte) {

@@ -37,6 +37,12 @@ type methodRun struct {
 
 const body1 = `{"item":"book","qty":1}`
 
+// run is the scenario as the demo harness calls it.
+func (cfg *config) run(ctx context.Context, tl *timeline.Timeline) error {
+	_, err := scenario(ctx, tl, *cfg)
+	return err
+}
+
 func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, error) {
 	var res result
 	st := newStore(cfg.TTL, cfg.Work)
@@ -74,13 +80,20 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, e
 
 	step("two requests with one key at once")
 	before = st.Count()
+	started := make(chan string, 1)
+	st.mu.Lock()
+	st.started = started
+	st.mu.Unlock()
 	var wg sync.WaitGroup
 	wg.Go(func() { res.Concurrent[0] = c.do(ctx, "POST", "/orders", `"order-91c2"`, body1) })
-	for !st.InProgress("order-91c2") {
-		if err := sleep(ctx, time.Millisecond); err != nil {
-			return res, err
-		}
+	select { // the first is being worked on: now the second
+	case <-started:
+	case <-ctx.Done():
+		return res, ctx.Err()
 	}
+	st.mu.Lock()
+	st.started = nil
+	st.mu.Unlock()
 	res.Concurrent[1] = c.do(ctx, "POST", "/orders", `"order-91c2"`, body1)
 	wg.Wait()
 	res.ConcurrentMade = st.Count() - before
@@ -172,17 +185,5 @@ func report(tl *timeline.Timeline, res result) {
 	tl.Printf("%-16s %8s %8s  %s", "sent twice", "first", "second", "state after one = after two?")
 	for _, m := range res.Methods {
 		tl.Printf("%-16s %8d %8d  %v", m.Request, m.First.Status, m.Second.Status, m.Once == m.Twice)
-	}
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

@@ -12,9 +12,7 @@ import (
 )
 
 func TestRolesOnRawSyscalls(t *testing.T) {
-	warm, _ := net.Listen("tcp", "127.0.0.1:0") // the runtime's own fds
-	warm.Close()
-	before, _ := rawnet.OpenFDs()
+	before, _ := rawnet.FDBaseline()
 	res, err := scenario(context.Background(), timeline.Quiet())
 	if err != nil {
 		t.Fatal(err)
@@ -44,9 +42,7 @@ func TestRolesOnRawSyscalls(t *testing.T) {
 // TestServe serves real clients, good and bad, then stops and checks that
 // every descriptor it opened is closed.
 func TestServe(t *testing.T) {
-	warm, _ := net.Listen("tcp", "127.0.0.1:0")
-	warm.Close()
-	before, _ := rawnet.OpenFDs()
+	before, _ := rawnet.FDBaseline()
 	tl := timeline.Quiet()
 	var lfd int
 	var err error

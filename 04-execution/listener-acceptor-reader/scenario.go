@@ -26,26 +26,12 @@ type result struct {
 	Answer                     string // what the client read
 }
 
-// acceptQueue returns the listener's accept queue from /proc/net/tcp.
-func acceptQueue(addr netip.AddrPort) (int, error) {
-	tab, err := rawnet.TCPTable()
-	if err != nil {
-		return 0, err
-	}
-	for _, s := range tab {
-		if s.Local == addr && s.State == rawnet.StateListen {
-			return s.RxQueue, nil
-		}
-	}
-	return 0, fmt.Errorf("no listener %v in /proc/net/tcp", addr)
-}
-
 // waitQueue polls the accept queue until it is want (the kernel finishes
 // the handshake a moment after connect returns).
 func waitQueue(addr netip.AddrPort, want int) (int, error) {
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		q, err := acceptQueue(addr)
+		q, _, err := rawnet.AcceptQueue(addr, 0)
 		if err != nil || q == want || time.Now().After(deadline) {
 			return q, err
 		}
@@ -70,7 +56,7 @@ func scenario(ctx context.Context, tl *timeline.Timeline) (res result, err error
 	}); err != nil {
 		return res, err
 	}
-	q, err := acceptQueue(addr)
+	q, _, err := rawnet.AcceptQueue(addr, 0)
 	if err != nil {
 		return res, err
 	}

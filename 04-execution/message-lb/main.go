@@ -19,7 +19,6 @@ package main
 
 import (
 	"context"
-	"time"
 
 	"backend-protocols/04-execution/servers"
 	"backend-protocols/internal/demo"
@@ -27,24 +26,15 @@ import (
 )
 
 func main() {
-	cfg := config{Workers: 2, Skew: servers.SkewConfig{
-		Prime: 20000003, Heavy: 4, Light: 4, Gap: 2 * time.Millisecond}}
+	cfg := config{Workers: 2, Skew: servers.DefaultSkew()}
 	p := demo.New("message-lb",
 		"Message load balancing: one reader thread, requests spread over N workers.",
 		demo.Modes{
-			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
-				_, err := scenario(ctx, tl, cfg)
-				return err
-			},
-			Serve: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
-				return serve(ctx, addr, tl, cfg)
-			},
+			Scenario: cfg.run,
+			Serve:    cfg.serve,
 		})
 	p.Flags.IntVar(&cfg.Workers, "workers", cfg.Workers, "worker threads")
-	p.Flags.Uint64Var(&cfg.Skew.Prime, "n", cfg.Skew.Prime,
-		"the heavy requests' number: /prime?n=N tries every divisor below N")
-	p.Flags.IntVar(&cfg.Skew.Heavy, "heavy", cfg.Skew.Heavy,
-		"heavy requests the busy connection pipelines")
+	cfg.Skew.Flags(p.Flags)
 	p.Main()
 }
 
@@ -53,19 +43,11 @@ type config struct {
 	Skew    servers.SkewConfig
 }
 
-// serve runs the server until ctx is done, then prints each worker's share.
-func serve(ctx context.Context, addr string, tl *timeline.Timeline, cfg config) error {
+// serve keeps the server up for real clients until ctx is done.
+func (cfg *config) serve(ctx context.Context, addr string, tl *timeline.Timeline) error {
 	s, err := servers.StartMessageLB(addr, cfg.Workers, servers.App("message-lb"))
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	tl.Note("server", "reader thread %d and %d workers on %s", s.Reader.TID(),
-		cfg.Workers, s.Addr())
-	<-ctx.Done()
-	for _, w := range s.Workers {
-		tl.Note(w.String(), "tid %d: %d requests, %s CPU", w.TID(), w.Jobs.Load(),
-			timeline.Ms(w.Usage().CPU()))
-	}
-	return nil
+	return servers.Serve(ctx, s, tl)
 }

@@ -30,11 +30,18 @@ type result struct {
 	Light       timing.Summary // every light client's GET / during the batch
 }
 
+// run is the scenario as the demo harness calls it.
+func (cfg *config) run(ctx context.Context, tl *timeline.Timeline) error {
+	_, err := scenario(ctx, tl, *cfg)
+	return err
+}
+
+// scenario runs the skewed load on message-lb, reads each worker's share
+// from the kernel, then runs it again on multi-reader for comparison.
 func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, error) {
 	var res result
-	var heavy servers.ThreadCounter
-	s, err := servers.StartMessageLB("127.0.0.1:0", cfg.Workers,
-		heavy.Wrap("/prime", servers.App("message-lb")))
+	app, heavy := servers.CountPrimes("message-lb")
+	s, err := servers.StartMessageLB("127.0.0.1:0", cfg.Workers, app)
 	if err != nil {
 		return res, err
 	}
@@ -42,21 +49,12 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, e
 	tl.Note("server", "reader is thread %d; %d workers take requests from one queue",
 		s.Reader.TID(), cfg.Workers)
 	tl.Note("light", "%d clients send GET / every %v", cfg.Skew.Light, cfg.Skew.Gap)
-	sk, err := servers.RunSkewed(ctx, s.Addr(), cfg.Skew, func() {
-		tl.Send("busy", "server", "%d x GET /prime?n=%d, pipelined", cfg.Skew.Heavy,
-			cfg.Skew.Prime)
-	})
+	sk, err := servers.RunSkewed(ctx, s.Addr(), cfg.Skew, tl)
 	if err != nil {
 		return res, err
 	}
 	res.Batch = sk.Batch()
-	tl.Send("server", "busy", "%d answers, in order, after %s", cfg.Skew.Heavy,
-		timeline.Ms(res.Batch))
-	var all []servers.Sample
-	for _, s := range sk.Light {
-		all = append(all, s...)
-	}
-	res.Light = servers.Between(all, sk.Start, sk.End)
+	res.Light = sk.LightDuring(nil)
 	u, err := s.Reader.Usage()
 	if err != nil {
 		return res, err
@@ -88,14 +86,13 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, e
 // compareMultiReader runs the same skewed load on multi-reader, where a
 // connection's requests all run on its one reader thread.
 func compareMultiReader(ctx context.Context, tl *timeline.Timeline, cfg config, res *result) error {
-	var heavy servers.ThreadCounter
-	s, err := servers.StartMultiReader("127.0.0.1:0", cfg.Workers,
-		heavy.Wrap("/prime", servers.App("multi-reader")))
+	app, heavy := servers.CountPrimes("multi-reader")
+	s, err := servers.StartMultiReader("127.0.0.1:0", cfg.Workers, app)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	sk, err := servers.RunSkewed(ctx, s.Addr(), cfg.Skew, nil)
+	sk, err := servers.RunSkewed(ctx, s.Addr(), cfg.Skew, timeline.Quiet())
 	if err != nil {
 		return err
 	}

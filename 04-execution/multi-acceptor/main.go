@@ -31,13 +31,8 @@ func main() {
 	p := demo.New("multi-acceptor",
 		"Multiple acceptors: N threads accept on one socket; plain epoll vs EPOLLEXCLUSIVE.",
 		demo.Modes{
-			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
-				_, err := scenario(ctx, tl, cfg)
-				return err
-			},
-			Serve: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
-				return serve(ctx, addr, tl, cfg)
-			},
+			Scenario: cfg.run,
+			Serve:    cfg.serve,
 		})
 	p.Flags.IntVar(&cfg.Threads, "threads", cfg.Threads, "acceptor threads")
 	p.Flags.IntVar(&cfg.Conns, "conns", cfg.Conns, "connections in the scenario")
@@ -51,21 +46,12 @@ type config struct {
 	Exclusive      bool
 }
 
-// serve runs the server until ctx is done, then prints each thread's
-// share.
-func serve(ctx context.Context, addr string, tl *timeline.Timeline, cfg config) error {
+// serve keeps the server up for real clients until ctx is done.
+func (cfg *config) serve(ctx context.Context, addr string, tl *timeline.Timeline) error {
 	s, err := servers.StartMultiAcceptor(addr, cfg.Threads, cfg.Exclusive,
 		servers.App("multi-acceptor"))
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	tl.Note("server", "%s: %d threads on %s", s.Name(), cfg.Threads, s.Addr())
-	<-ctx.Done()
-	for _, t := range s.Threads {
-		st := t.Stats()
-		tl.Note(t.Name(), "tid %d: %d connections accepted, %d requests, %d listener wake-ups, %d found nothing",
-			t.TID(), st.Accepted, st.Requests, st.ListenWakeups, st.EmptyAccepts)
-	}
-	return nil
+	return servers.Serve(ctx, s, tl)
 }

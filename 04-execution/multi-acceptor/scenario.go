@@ -153,6 +153,12 @@ func pause(ctx context.Context) error {
 	}
 }
 
+// run is the scenario as the demo harness calls it.
+func (cfg *config) run(ctx context.Context, tl *timeline.Timeline) error {
+	_, err := scenario(ctx, tl, *cfg)
+	return err
+}
+
 func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) ([]run, error) {
 	var runs []run
 	for _, excl := range []bool{false, true} {

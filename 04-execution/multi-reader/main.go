@@ -17,7 +17,6 @@ package main
 
 import (
 	"context"
-	"time"
 
 	"backend-protocols/04-execution/servers"
 	"backend-protocols/internal/demo"
@@ -25,24 +24,15 @@ import (
 )
 
 func main() {
-	cfg := config{Readers: 2, Skew: servers.SkewConfig{
-		Prime: 20000003, Heavy: 4, Light: 4, Gap: 2 * time.Millisecond}}
+	cfg := config{Readers: 2, Skew: servers.DefaultSkew()}
 	p := demo.New("multi-reader",
 		"Multiple readers: one acceptor thread, N reader threads with their own epoll.",
 		demo.Modes{
-			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
-				_, err := scenario(ctx, tl, cfg)
-				return err
-			},
-			Serve: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
-				return serve(ctx, addr, tl, cfg)
-			},
+			Scenario: cfg.run,
+			Serve:    cfg.serve,
 		})
 	p.Flags.IntVar(&cfg.Readers, "readers", cfg.Readers, "reader threads")
-	p.Flags.Uint64Var(&cfg.Skew.Prime, "n", cfg.Skew.Prime,
-		"the heavy requests' number: /prime?n=N tries every divisor below N")
-	p.Flags.IntVar(&cfg.Skew.Heavy, "heavy", cfg.Skew.Heavy,
-		"heavy requests the busy connection pipelines")
+	cfg.Skew.Flags(p.Flags)
 	p.Main()
 }
 
@@ -51,19 +41,11 @@ type config struct {
 	Skew    servers.SkewConfig
 }
 
-// serve runs the server until ctx is done, then prints each reader's share.
-func serve(ctx context.Context, addr string, tl *timeline.Timeline, cfg config) error {
+// serve keeps the server up for real clients until ctx is done.
+func (cfg *config) serve(ctx context.Context, addr string, tl *timeline.Timeline) error {
 	s, err := servers.StartMultiReader(addr, cfg.Readers, servers.App("multi-reader"))
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	tl.Note("server", "acceptor and %d readers on %s", cfg.Readers, s.Addr())
-	<-ctx.Done()
-	for i, r := range s.Readers {
-		u, _ := r.Usage()
-		tl.Note(r.Name(), "tid %d: %d connections, %d requests, %s CPU",
-			r.TID(), s.Handed[i].Load(), r.Stats().Requests, timeline.Ms(u.CPU()))
-	}
-	return nil
+	return servers.Serve(ctx, s, tl)
 }

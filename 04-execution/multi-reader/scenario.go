@@ -25,11 +25,18 @@ type result struct {
 	Readers []reader
 }
 
+// run is the scenario as the demo harness calls it.
+func (cfg *config) run(ctx context.Context, tl *timeline.Timeline) error {
+	_, err := scenario(ctx, tl, *cfg)
+	return err
+}
+
+// scenario runs the skewed load on multi-reader and reads each reader's
+// share from the kernel.
 func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, error) {
 	var res result
-	var heavy servers.ThreadCounter
-	s, err := servers.StartMultiReader("127.0.0.1:0", cfg.Readers,
-		heavy.Wrap("/prime", servers.App("multi-reader")))
+	app, heavy := servers.CountPrimes("multi-reader")
+	s, err := servers.StartMultiReader("127.0.0.1:0", cfg.Readers, app)
 	if err != nil {
 		return res, err
 	}
@@ -40,15 +47,11 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, e
 	tl.Note("busy", "connects first: round robin puts it on reader 0")
 	tl.Note("light", "%d clients connect next and send GET / every %v",
 		cfg.Skew.Light, cfg.Skew.Gap)
-	sk, err := servers.RunSkewed(ctx, s.Addr(), cfg.Skew, func() {
-		tl.Send("busy", "server", "%d x GET /prime?n=%d, pipelined", cfg.Skew.Heavy,
-			cfg.Skew.Prime)
-	})
+	sk, err := servers.RunSkewed(ctx, s.Addr(), cfg.Skew, tl)
 	if err != nil {
 		return res, err
 	}
 	res.Batch = sk.Batch()
-	tl.Send("server", "busy", "%d answers after %s", cfg.Skew.Heavy, timeline.Ms(res.Batch))
 	for i, r := range s.Readers {
 		u, err := r.Usage()
 		if err != nil {
@@ -56,20 +59,14 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, e
 		}
 		rd := reader{TID: r.TID(), Conns: s.Handed[i].Load(),
 			Heavy: heavy.Count(r.TID()), CPU: u.CPU()}
-		var lat []time.Duration
-		for c, samples := range sk.Light {
-			// Light client c was connection c+1 overall.
-			if (c+1)%cfg.Readers != i {
-				continue
-			}
-			rd.LightClients = append(rd.LightClients, c)
-			for _, x := range samples {
-				if !x.At.Before(sk.Start) && x.At.Before(sk.End) {
-					lat = append(lat, x.Latency)
-				}
+		// Light client c was connection c+1 overall.
+		mine := func(c int) bool { return (c+1)%cfg.Readers == i }
+		for c := range sk.Light {
+			if mine(c) {
+				rd.LightClients = append(rd.LightClients, c)
 			}
 		}
-		rd.Light = timing.Summarize(lat)
+		rd.Light = sk.LightDuring(mine)
 		res.Readers = append(res.Readers, rd)
 	}
 	tl.Printf("")

@@ -18,10 +18,7 @@
 package main
 
 import (
-	"context"
-
 	"backend-protocols/internal/demo"
-	"backend-protocols/internal/timeline"
 )
 
 func main() {
@@ -29,13 +26,8 @@ func main() {
 	p := demo.New("nagle",
 		"Nagle: write-write-read against delayed ACKs, and three fixes.",
 		demo.Modes{
-			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
-				_, err := scenario(ctx, tl, cfg)
-				return err
-			},
-			Serve: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
-				return serve(ctx, addr, tl, cfg)
-			},
+			Scenario: cfg.run,
+			Serve:    cfg.serve,
 		})
 	p.Flags.IntVar(&cfg.Exchanges, "n", cfg.Exchanges, "exchanges per row")
 	p.Main()

@@ -194,6 +194,12 @@ type result struct {
 	ATO  time.Duration // the peer's delayed-ACK timeout
 }
 
+// run is the scenario as the demo harness calls it.
+func (cfg *config) run(ctx context.Context, tl *timeline.Timeline) error {
+	_, err := scenario(ctx, tl, *cfg)
+	return err
+}
+
 func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, error) {
 	var res result
 	p, err := startPeer("127.0.0.1:0", cfg.Header+cfg.Body)
@@ -237,7 +243,7 @@ func msList(ds []time.Duration) []time.Duration {
 }
 
 // serve runs the peer for real clients until ctx is done.
-func serve(ctx context.Context, addr string, tl *timeline.Timeline, cfg config) error {
+func (cfg *config) serve(ctx context.Context, addr string, tl *timeline.Timeline) error {
 	p, err := startPeer(addr, cfg.Header+cfg.Body)
 	if err != nil {
 		return err

@@ -13,10 +13,7 @@
 package main
 
 import (
-	"context"
-
 	"backend-protocols/internal/demo"
-	"backend-protocols/internal/timeline"
 )
 
 func main() {
@@ -27,10 +24,7 @@ func main() {
 	p := demo.New("process-thread",
 		"Processes and threads: one CPU-bound job over goroutines, threads and processes.",
 		demo.Modes{
-			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
-				_, err := scenario(ctx, tl, cfg)
-				return err
-			},
+			Scenario: cfg.run,
 		})
 	p.Flags.Uint64Var(&cfg.Total, "steps", cfg.Total, "steps of work in all")
 	p.Main()

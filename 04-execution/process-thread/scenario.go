@@ -24,6 +24,12 @@ func (r result) Find(model string, workers int) measurement {
 	return measurement{}
 }
 
+// run is the scenario as the demo harness calls it.
+func (cfg *config) run(ctx context.Context, tl *timeline.Timeline) error {
+	_, err := scenario(ctx, tl, *cfg)
+	return err
+}
+
 func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, error) {
 	res := result{Cores: runtime.NumCPU()}
 	tl.Note("machine", "%d CPUs; the work: %d million steps of arithmetic, split evenly",

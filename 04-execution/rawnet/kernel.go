@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"strconv"
@@ -89,6 +90,30 @@ func readTCPFile(path string) ([]Socket, error) {
 		out = append(out, s)
 	}
 	return out, sc.Err()
+}
+
+// AcceptQueue finds the listening sockets bound to addr in /proc/net/tcp
+// and returns the accept queue of the one with inode ino (of the first, if
+// ino is 0) and how many there are (several with SO_REUSEPORT).
+func AcceptQueue(addr netip.AddrPort, ino uint64) (queue, listeners int, err error) {
+	tab, err := TCPTable()
+	if err != nil {
+		return 0, 0, err
+	}
+	found := false
+	for _, s := range tab {
+		if s.State != StateListen || s.Local != addr {
+			continue
+		}
+		listeners++
+		if !found && (ino == 0 || s.Inode == ino) {
+			queue, found = s.RxQueue, true
+		}
+	}
+	if !found {
+		return 0, listeners, fmt.Errorf("no listener %v (inode %d) in /proc/net/tcp", addr, ino)
+	}
+	return queue, listeners, nil
 }
 
 // parseTCPLine parses
@@ -230,6 +255,18 @@ func GetUsage(who int) (Usage, error) {
 		Involuntary: r.Nivcsw,
 		MaxRSS:      r.Maxrss << 10,
 	}, nil
+}
+
+// FDBaseline makes the Go runtime open the descriptors it keeps for
+// itself (its netpoller's epoll and eventfd) and then counts the open
+// ones, so that a test can compare OpenFDs after a server has stopped.
+func FDBaseline() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	ln.Close()
+	return OpenFDs()
 }
 
 // OpenFDs counts this process's open descriptors (/proc/self/fd), for

@@ -2,11 +2,14 @@ package servers
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"sync"
 	"time"
 
 	"backend-protocols/04-execution/rawnet"
+	"backend-protocols/internal/timeline"
+	"backend-protocols/internal/timing"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,6 +20,12 @@ type SkewConfig struct {
 	Heavy int           // how many of those it pipelines at once
 	Light int           // light clients sending GET /
 	Gap   time.Duration // between a light client's requests
+}
+
+// DefaultSkew is the skewed load multi-reader and message-lb share: four
+// heavy requests of about 50 ms each, four light clients.
+func DefaultSkew() SkewConfig {
+	return SkewConfig{Prime: 20000003, Heavy: 4, Light: 4, Gap: 2 * time.Millisecond}
 }
 
 // SkewResult is what a skewed load measured.
@@ -30,10 +39,29 @@ type SkewResult struct {
 // Batch is how long the busy connection's pipelined batch took.
 func (r SkewResult) Batch() time.Duration { return r.End.Sub(r.Start) }
 
+// Flags registers -n and -heavy for the busy connection's batch.
+func (c *SkewConfig) Flags(fs *flag.FlagSet) {
+	fs.Uint64Var(&c.Prime, "n", c.Prime,
+		"the heavy requests' number: /prime?n=N tries every divisor below N")
+	fs.IntVar(&c.Heavy, "heavy", c.Heavy, "heavy requests the busy connection pipelines")
+}
+
+// LightDuring summarizes the light requests sent while the batch ran, of
+// the light clients keep picks (all if keep is nil).
+func (r SkewResult) LightDuring(keep func(client int) bool) timing.Summary {
+	var all []Sample
+	for c, s := range r.Light {
+		if keep == nil || keep(c) {
+			all = append(all, s...)
+		}
+	}
+	return Between(all, r.Start, r.End)
+}
+
 // RunSkewed connects the busy connection first, then the light clients,
-// lets the light ones run alone for a moment, then calls onBatch (if set)
-// and has the busy one pipeline its batch and wait for every answer.
-func RunSkewed(ctx context.Context, addr string, cfg SkewConfig, onBatch func()) (SkewResult, error) {
+// lets the light ones run alone for a moment, then has the busy one
+// pipeline its batch and wait for every answer, telling tl.
+func RunSkewed(ctx context.Context, addr string, cfg SkewConfig, tl *timeline.Timeline) (SkewResult, error) {
 	var res SkewResult
 	busy, err := rawnet.Dial(ctx, addr)
 	if err != nil {
@@ -53,13 +81,15 @@ func RunSkewed(ctx context.Context, addr string, cfg SkewConfig, onBatch func())
 	}
 	err = Sleep(ctx, 100*time.Millisecond)
 	if err == nil {
-		if onBatch != nil {
-			onBatch()
-		}
+		tl.Send("busy", "server", "%d x GET /prime?n=%d, pipelined", cfg.Heavy, cfg.Prime)
 		res.Start = time.Now()
 		var rs []*rawnet.Response
 		rs, err = busy.Pipeline(ctx, targets...)
 		res.End = time.Now()
+		if err == nil {
+			tl.Send("server", "busy", "%d answers, in order, after %s", len(rs),
+				timeline.Ms(res.Batch()))
+		}
 		for _, r := range rs {
 			if r.Status != 200 {
 				err = fmt.Errorf("busy connection: got status %d", r.Status)
@@ -94,6 +124,13 @@ func Sleep(ctx context.Context, d time.Duration) error {
 type ThreadCounter struct {
 	mu     sync.Mutex
 	counts map[int]int
+}
+
+// CountPrimes returns App(name) and a counter of its /prime requests by
+// the thread that ran them.
+func CountPrimes(name string) (rawnet.Handler, *ThreadCounter) {
+	c := &ThreadCounter{}
+	return c.Wrap("/prime", App(name)), c
 }
 
 // Wrap returns h counting the requests for path.

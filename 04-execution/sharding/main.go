@@ -31,13 +31,8 @@ func main() {
 	p := demo.New("sharding",
 		"Sharding: N listeners on one port with SO_REUSEPORT, a thread each.",
 		demo.Modes{
-			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
-				_, err := scenario(ctx, tl, cfg)
-				return err
-			},
-			Serve: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
-				return serve(ctx, addr, tl, cfg)
-			},
+			Scenario: cfg.run,
+			Serve:    cfg.serve,
 		})
 	p.Flags.IntVar(&cfg.Shards, "shards", cfg.Shards,
 		"listening sockets (and threads); default the number of CPUs, at least 2")
@@ -52,21 +47,15 @@ type config struct {
 }
 
 // serve keeps the shards up until ctx is done.
-func serve(ctx context.Context, addr string, tl *timeline.Timeline, cfg config) error {
+func (cfg *config) serve(ctx context.Context, addr string, tl *timeline.Timeline) error {
 	s, err := servers.StartSharding(addr, cfg.Shards, servers.ShardApp)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
 	for _, sh := range s.Shards {
 		ino, _ := rawnetInode(sh)
 		tl.Note(sh.Loop.Name(), "fd %d (socket inode %d) on %s, thread %d",
 			sh.Listener.FD(), ino, s.Addr(), sh.Loop.TID())
 	}
-	<-ctx.Done()
-	for _, sh := range s.Shards {
-		st := sh.Loop.Stats()
-		tl.Note(sh.Loop.Name(), "%d connections, %d requests", st.Accepted, st.Requests)
-	}
-	return nil
+	return servers.Serve(ctx, s, tl)
 }

@@ -39,22 +39,10 @@ func rawnetInode(sh *servers.Shard) (uint64, error) {
 	return rawnet.SocketInode(sh.Listener.FD())
 }
 
-// listenQueue finds the listener with inode ino in /proc/net/tcp and
-// returns its accept queue, and how many listeners share its port.
-func listenQueue(ino uint64, port uint16) (queue, listeners int, err error) {
-	tab, err := rawnet.TCPTable()
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, s := range tab {
-		if s.State == rawnet.StateListen && s.Local.Port() == port {
-			listeners++
-			if s.Inode == ino {
-				queue = s.RxQueue
-			}
-		}
-	}
-	return queue, listeners, nil
+// run is the scenario as the demo harness calls it.
+func (cfg *config) run(ctx context.Context, tl *timeline.Timeline) error {
+	_, err := scenario(ctx, tl, *cfg)
+	return err
 }
 
 func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, error) {
@@ -73,7 +61,7 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, e
 		tl.Note(sh.Loop.Name(), "socket fd %d, inode %d, SO_REUSEPORT on %s, thread %d",
 			sh.Listener.FD(), inodes[i], s.Addr(), sh.Loop.TID())
 	}
-	if _, res.Listeners, err = listenQueue(inodes[0], port); err != nil {
+	if _, res.Listeners, err = rawnet.AcceptQueue(s.Shards[0].Listener.Addr(), inodes[0]); err != nil {
 		return res, err
 	}
 	tl.Note("kernel", "/proc/net/tcp: %d LISTEN sockets on port %d", res.Listeners, port)
@@ -101,7 +89,7 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, e
 	}
 	tl.Note("clients", "%d connections, answered per shard: %v", cfg.Conns, res.PerShard)
 
-	if res.Closed, err = caveat(ctx, tl, cfg, s, inodes[0], port); err != nil {
+	if res.Closed, err = caveat(ctx, tl, cfg, s, inodes[0]); err != nil {
 		return res, err
 	}
 	if res.Migrate, err = migrate(ctx, tl, cfg); err != nil {
@@ -143,7 +131,7 @@ func migrate(ctx context.Context, tl *timeline.Timeline, cfg config) (late, erro
 		if err != nil {
 			return err
 		}
-		res, err = caveat(ctx, tl, cfg, s, ino, s.Shards[0].Listener.Addr().Port())
+		res, err = caveat(ctx, tl, cfg, s, ino)
 		return err
 	})
 	if errors.Is(err, rawnet.ErrNoNetns) {
@@ -158,7 +146,7 @@ func migrate(ctx context.Context, tl *timeline.Timeline, cfg config) (late, erro
 // shard 0's socket and counts the resets. It reads the kernel's tables of
 // the calling thread's namespace.
 func caveat(ctx context.Context, tl *timeline.Timeline, cfg config,
-	s *servers.Sharding, ino uint64, port uint16) (late, error) {
+	s *servers.Sharding, ino uint64) (late, error) {
 	res := late{Ran: true}
 	sh := s.Shards[0]
 	if err := sh.Pause(); err != nil {
@@ -196,7 +184,7 @@ func caveat(ctx context.Context, tl *timeline.Timeline, cfg config,
 	}
 	// Every late client is either answered or waiting on shard 0.
 	for {
-		q, _, err := listenQueue(ino, port)
+		q, _, err := rawnet.AcceptQueue(sh.Listener.Addr(), ino)
 		if err != nil {
 			return res, err
 		}

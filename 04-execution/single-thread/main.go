@@ -29,13 +29,8 @@ func main() {
 	p := demo.New("single-thread",
 		"Single thread: one epoll loop on one thread; a heavy request stalls all.",
 		demo.Modes{
-			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
-				_, err := scenario(ctx, tl, cfg)
-				return err
-			},
-			Serve: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
-				return serve(ctx, addr, tl)
-			},
+			Scenario: cfg.run,
+			Serve:    serve,
 		})
 	p.Flags.Uint64Var(&cfg.Prime, "n", 50000017,
 		"the heavy request's number: /prime?n=N tries every divisor below N")
@@ -48,17 +43,11 @@ type config struct {
 	Gap   time.Duration // between a light client's requests
 }
 
-// serve runs the single-threaded server until ctx is done.
+// serve keeps the server up for real clients until ctx is done.
 func serve(ctx context.Context, addr string, tl *timeline.Timeline) error {
 	s, err := servers.StartSingleThread(addr, servers.App("single-thread"))
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	tl.Note("server", "thread %d serves %s; try /prime?n=%d", s.Loop.TID(),
-		s.Addr(), 50000017)
-	<-ctx.Done()
-	st := s.Loop.Stats()
-	tl.Note("server", "%d connections, %d requests", st.Accepted, st.Requests)
-	return nil
+	return servers.Serve(ctx, s, tl)
 }

@@ -20,6 +20,12 @@ type result struct {
 	Stats  rawnet.Stats
 }
 
+// run is the scenario as the demo harness calls it.
+func (cfg *config) run(ctx context.Context, tl *timeline.Timeline) error {
+	_, err := scenario(ctx, tl, *cfg)
+	return err
+}
+
 func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, error) {
 	var res result
 	s, err := servers.StartSingleThread("127.0.0.1:0", servers.App("single-thread"))

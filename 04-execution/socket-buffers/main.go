@@ -14,11 +14,9 @@
 package main
 
 import (
-	"context"
 	"time"
 
 	"backend-protocols/internal/demo"
-	"backend-protocols/internal/timeline"
 )
 
 func main() {
@@ -27,10 +25,7 @@ func main() {
 	p := demo.New("socket-buffers",
 		"Socket buffers: the receive queue, the send queue and a closing window.",
 		demo.Modes{
-			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
-				_, err := scenario(ctx, tl, cfg)
-				return err
-			},
+			Scenario: cfg.run,
 		})
 	p.Flags.IntVar(&cfg.Buf, "buf", cfg.Buf, "SO_SNDBUF and SO_RCVBUF to ask for")
 	p.Flags.IntVar(&cfg.Chunk, "chunk", cfg.Chunk, "bytes per write")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -11,9 +10,7 @@ import (
 )
 
 func TestBuffersFillAndDrain(t *testing.T) {
-	warm, _ := net.Listen("tcp", "127.0.0.1:0")
-	warm.Close()
-	before, _ := rawnet.OpenFDs()
+	before, _ := rawnet.FDBaseline()
 	cfg := config{Buf: 64 << 10, Chunk: 16 << 10, Hold: 100 * time.Millisecond,
 		Sizes: []int{8 << 10, 64 << 10, 512 << 10}}
 	res, err := scenario(context.Background(), timeline.Quiet(), cfg)

@@ -27,6 +27,12 @@ type sizeRun struct {
 	Full                  sample
 }
 
+// run is the scenario as the demo harness calls it.
+func (cfg *config) run(ctx context.Context, tl *timeline.Timeline) error {
+	_, err := scenario(ctx, tl, *cfg)
+	return err
+}
+
 func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, error) {
 	var res result
 	p, err := connect(cfg.Buf, cfg.Buf)
