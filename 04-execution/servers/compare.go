@@ -77,7 +77,14 @@ func Load(ctx context.Context, addr string, cfg LoadConfig) (timing.LoadResult, 
 			return timing.LoadResult{}, fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	l := timing.Load{Workers: len(clients), Duration: cfg.Duration}
+	return drive(ctx, clients, target,
+		timing.Load{Workers: len(clients), Duration: cfg.Duration})
+}
+
+// drive applies l with one worker per client, each sending GET target
+// and wanting 200.
+func drive(ctx context.Context, clients []*rawnet.Client, target string,
+	l timing.Load) (timing.LoadResult, error) {
 	return l.Run(ctx, func(ctx context.Context, w int) error {
 		r, err := clients[w].Get(ctx, target)
 		if err != nil {
@@ -171,3 +178,4 @@ func wrkDuration(s string) (time.Duration, error) {
 	}
 	return 0, fmt.Errorf("wrk: bad duration %q", s)
 }
+
