@@ -30,7 +30,7 @@ func main() {
 			Connect:  cfg.connect,
 		})
 	p.Flags.IntVar(&cfg.Conns, "conns", 32, "keep-alive connections")
-	p.Flags.DurationVar(&cfg.Duration, "duration", 500*time.Millisecond,
+	p.Flags.DurationVar(&cfg.Duration, "duration", 400*time.Millisecond,
 		"how long each server is loaded by the load generator")
 	p.Flags.DurationVar(&cfg.Wrk, "wrk", time.Second,
 		"how long wrk loads each server, if installed (0: skip wrk)")

@@ -20,7 +20,7 @@ func main() {
 	if runChild() {
 		return
 	}
-	cfg := config{Total: 300e6, Workers: []int{1, 2, 8}}
+	cfg := config{Total: 150e6, Workers: []int{1, 2, 8}}
 	p := demo.New("process-thread",
 		"Processes and threads: one CPU-bound job over goroutines, threads and processes.",
 		demo.Modes{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"time"
 
 	"backend-protocols/internal/timeline"
 )
@@ -12,6 +13,9 @@ type result struct {
 	Cores  int
 	Runs   []measurement
 	Memory memory
+	// Startup is the CPU one worker process spends with no work: the
+	// start and exit of a Go runtime.
+	Startup time.Duration
 }
 
 // Find returns the measurement of a model with a worker count.
@@ -48,8 +52,12 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, e
 				timeline.Ms(m.Usage.CPU()))
 		}
 	}
+	idle, err := inProcesses(1, 0)
+	if err != nil {
+		return res, err
+	}
+	res.Startup = idle.Usage.CPU()
 	res.Memory.Goroutine = goroutineCost(10000)
-	var err error
 	if res.Memory.Thread, err = threadCost(64); err != nil {
 		return res, err
 	}
@@ -76,8 +84,9 @@ func report(tl *timeline.Timeline, res result) {
 	tl.Printf("")
 	tl.Printf("memory per worker: goroutine %s (stack and heap), OS thread %s (resident),",
 		size(res.Memory.Goroutine), size(res.Memory.Thread))
-	tl.Printf("process %s (peak resident of one child, a whole Go runtime)",
-		size(res.Memory.Process))
+	tl.Printf("process %s (peak resident of one child, a whole Go runtime), and %s CPU",
+		size(res.Memory.Process), timeline.Ms(res.Startup))
+	tl.Printf("to start and stop one, work or no work")
 	tl.Printf("with %d cores, the work never keeps more than %d busy, however many workers:",
 		res.Cores, res.Cores)
 	tl.Printf("beyond that, more workers add switching. (On a machine other programs load,")

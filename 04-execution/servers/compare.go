@@ -178,4 +178,3 @@ func wrkDuration(s string) (time.Duration, error) {
 	}
 	return 0, fmt.Errorf("wrk: bad duration %q", s)
 }
-
