@@ -9,10 +9,11 @@
 // epoll_wait (their /proc wchan says do_epoll_wait), and stay connected.
 // The kernel counts every time a thread was woken as a voluntary context
 // switch (getrusage RUSAGE_THREAD): look for about N per connection with
-// plain epoll and about one with EPOLLEXCLUSIVE. User space sees no failed
-// accept4 either way: epoll re-checks a level-triggered listener before
-// returning and puts the losers back to sleep inside the kernel. Serve
-// for curl or wrk:
+// plain epoll and about one with EPOLLEXCLUSIVE. User space sees only
+// some of the herd as epoll_wait returns whose accept4 finds nothing
+// (EAGAIN): epoll re-checks a level-triggered listener before returning
+// and puts most losers back to sleep inside the kernel. Serve it for
+// curl or wrk:
 //
 //	go run ./04-execution/multi-acceptor -serve 127.0.0.1:8080 -threads 4
 //	wrk -c 64 -d 3s http://127.0.0.1:8080/

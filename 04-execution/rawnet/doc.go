@@ -61,9 +61,10 @@
 //
 // # Left out at teaching scale
 //
-// Chunked request bodies (501), trailers, 100-continue, absolute-form
-// targets are passed through as they are, request smuggling defences
-// beyond refusing Transfer-Encoding, TLS, HTTP/2 upgrade, and timeouts for
-// idle or slow clients (a slowloris client holds a descriptor until it
-// goes). The client reads responses framed by Content-Length only.
+// Chunked request bodies (refused with 501), trailers, 100-continue, TLS,
+// the HTTP/2 upgrade, request smuggling defences beyond refusing
+// Transfer-Encoding, and timeouts for idle or slow clients: a client that
+// sends half a request and waits holds its descriptor until it goes.
+// Absolute-form targets are passed to the handler as they came. The
+// client reads only responses framed by Content-Length.
 package rawnet
