@@ -15,6 +15,7 @@ type conn struct {
 	off    int
 	queue  []*slot // answers owed, oldest first (async handlers)
 	events uint32  // the epoll interest set now
+	need   int     // bytes the request in "in" needs before parsing again
 	// closing: answer what is owed, write it, then close (Connection:
 	// close, a refused request, or the client's end of stream).
 	closing bool
@@ -64,6 +65,13 @@ func (l *Loop) read(c *conn) {
 		c.in = append(c.in, buf...)
 		buf = c.in
 	}
+	if len(buf) < c.need {
+		// A body still arriving: its head was parsed once already.
+		if len(c.in) == 0 {
+			c.in = append(c.in, buf...)
+		}
+		return
+	}
 	used := l.parse(c, buf)
 	rest := buf[used:]
 	if c.closing || len(rest) == 0 {
@@ -82,8 +90,10 @@ func (l *Loop) parse(c *conn, b []byte) int {
 	for !c.closing && len(c.queue) < maxPending && c.unsent() < maxOut {
 		req, n, err := ParseRequest(b[used:])
 		if errors.Is(err, ErrIncomplete) {
+			c.need = n // relative to what stays in c.in, which starts here
 			break
 		}
+		c.need = 0
 		if err != nil {
 			var pe *ParseError
 			errors.As(err, &pe)

@@ -393,3 +393,24 @@ func TestAdopt(t *testing.T) {
 		t.Errorf("thread usage: got %+v, %v; want voluntary switches", u, err)
 	}
 }
+
+// TestLoopSlowBody sends a large body a few bytes at a time: the loop
+// waits for all of it without parsing the head again for every piece,
+// and answers once.
+func TestLoopSlowBody(t *testing.T) {
+	l, ln := startLoop(t, LoopConfig{Name: "t", Handler: echo})
+	c, br := rawConn(t, ln)
+	const size = 200 << 10
+	fmt.Fprintf(c, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", size)
+	chunk := strings.Repeat("b", 1000)
+	for sent := 0; sent < size; sent += len(chunk) {
+		io.WriteString(c, chunk)
+	}
+	got := readResponses(t, br, 1)
+	if want := fmt.Sprintf("200 POST /up %d\n", size); got[0] != want {
+		t.Errorf("got %q, want %q", got[0], want)
+	}
+	if s := l.Stats(); s.Requests != 1 {
+		t.Errorf("got %d requests, want 1", s.Requests)
+	}
+}

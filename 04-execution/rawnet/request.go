@@ -97,7 +97,9 @@ var crlf2 = []byte("\r\n\r\n")
 // ParseRequest parses the first request in b. It returns the request and
 // the number of bytes it used, ErrIncomplete if b holds only the start of
 // one, or a *ParseError. Leading empty lines are skipped (RFC 9112 section
-// 2.2).
+// 2.2). With ErrIncomplete, n is the length the whole request will have
+// once its head has arrived (so a caller need not parse again before it
+// has that many bytes), and 0 before.
 func ParseRequest(b []byte) (*Request, int, error) {
 	skip := 0
 	for bytes.HasPrefix(b[skip:], []byte("\r\n")) && skip < MaxHeaderBytes {
@@ -123,7 +125,7 @@ func ParseRequest(b []byte) (*Request, int, error) {
 	}
 	end := head + 4 + n
 	if len(b) < end {
-		return nil, 0, ErrIncomplete
+		return nil, end, ErrIncomplete
 	}
 	if n > 0 {
 		r.Body = bytes.Clone(b[head+4 : end])

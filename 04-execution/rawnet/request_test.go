@@ -134,9 +134,15 @@ func TestParseRequestRefuses(t *testing.T) {
 // slow client does: every prefix is incomplete, the whole is a request.
 func TestParseRequestIncremental(t *testing.T) {
 	in := []byte("\r\nPOST /x?y=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc")
+	head := len(in) - 3
 	for i := range len(in) {
-		if _, _, err := ParseRequest(in[:i]); !errors.Is(err, ErrIncomplete) {
+		_, n, err := ParseRequest(in[:i])
+		if !errors.Is(err, ErrIncomplete) {
 			t.Fatalf("prefix of %d bytes: got %v, want ErrIncomplete", i, err)
+		}
+		// Once the head is in, the length of the whole is known.
+		if want := map[bool]int{true: len(in), false: 0}[i >= head]; n != want {
+			t.Errorf("prefix of %d bytes: got need %d, want %d", i, n, want)
 		}
 	}
 	r, n, err := ParseRequest(in)
