@@ -25,9 +25,6 @@ type LoopConfig struct {
 	Name    string
 	Handler Handler
 	Async   AsyncHandler
-	// OnConn, if set, is called on the loop's thread when it accepts or
-	// adopts a connection (open) and when it closes one.
-	OnConn func(fd int, open bool)
 }
 
 // Limits on a connection's buffered work, beyond which the loop stops
@@ -50,7 +47,7 @@ type Loop struct {
 	ep    int // epoll instance
 	wake  int // eventfd other threads write to post work
 	tid   atomic.Int64
-	run1  sync.Once // Start or Close, whichever comes first, ends it
+	run1  sync.Once // Start runs the loop; a Close before Start shuts it down
 	done  chan struct{}
 	stats loopStats
 
@@ -76,7 +73,7 @@ type Stats struct {
 	Accepted int64 // connections accepted by this loop
 	Adopted  int64 // connections handed to it by another thread
 	Open     int64 // connections open now
-	Requests int64 // requests answered
+	Requests int64 // well-formed requests read
 	Errors   int64 // requests refused as malformed
 	Wakeups  int64 // returns from epoll_wait
 	// ListenWakeups counts wakeups that found a listener readable, and
@@ -339,9 +336,6 @@ func (l *Loop) register(fd int) {
 	}
 	c.events = unix.EPOLLIN
 	l.conns[fd] = c
-	if l.cfg.OnConn != nil {
-		l.cfg.OnConn(fd, true)
-	}
 }
 
 func (l *Loop) closeConn(c *conn) {
@@ -351,9 +345,6 @@ func (l *Loop) closeConn(c *conn) {
 	c.closed = true
 	delete(l.conns, c.fd)
 	unix.EpollCtl(l.ep, unix.EPOLL_CTL_DEL, c.fd, nil)
-	if l.cfg.OnConn != nil {
-		l.cfg.OnConn(c.fd, false)
-	}
 	unix.Close(c.fd)
 	l.stats.closed.Add(1)
 }
