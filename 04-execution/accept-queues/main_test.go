@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"backend-protocols/04-execution/rawnet"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/timeline"
 )
 
 func TestAcceptQueues(t *testing.T) {
-	before, _ := rawnet.FDBaseline()
+	before, _ := kernel.FDBaseline()
 	cfg := config{Backlog: 3, Extra: 2, Wait: 100 * time.Millisecond,
 		Table: []int{1, 6}, SynFlood: 10}
 	res, err := scenario(context.Background(), timeline.Quiet(), cfg)
@@ -47,7 +47,7 @@ func TestAcceptQueues(t *testing.T) {
 				r.Backlog, r.AtOnce, r.Queued, r.Backlog+1)
 		}
 	}
-	if after, _ := rawnet.OpenFDs(); after != before {
+	if after, _ := kernel.OpenFDs(); after != before {
 		t.Errorf("got %d descriptors open after, want %d", after, before)
 	}
 

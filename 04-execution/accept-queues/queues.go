@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"backend-protocols/04-execution/rawnet"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/timeline"
 
 	"golang.org/x/sys/unix"
@@ -16,18 +17,18 @@ type client struct {
 	FD      int
 	Start   time.Time
 	Connect time.Duration // until the handshake completed; 0 if it had not
-	State   rawnet.TCPState
+	State   kernel.TCPState
 	RTO     time.Duration // the kernel's retransmission timeout for it
 	Retrans uint32        // its retransmissions so far (tcpi_total_retrans)
 }
 
 // info refreshes c's state from TCP_INFO.
 func (c *client) info() error {
-	ti, err := rawnet.TCPInfo(c.FD)
+	ti, err := kernel.TCPInfo(c.FD)
 	if err != nil {
 		return err
 	}
-	c.State = rawnet.TCPState(ti.State)
+	c.State = kernel.TCPState(ti.State)
 	c.RTO = time.Duration(ti.Rto) * time.Microsecond
 	c.Retrans = ti.Total_retrans
 	return nil
@@ -36,7 +37,7 @@ func (c *client) info() error {
 // acceptQueue returns the listener's accept queue length as /proc/net/tcp
 // shows it (the rx_queue of its LISTEN line).
 func acceptQueue(addr netip.AddrPort) (int, error) {
-	q, _, err := rawnet.AcceptQueue(addr, 0)
+	q, _, err := kernel.AcceptQueue(addr, 0)
 	return q, err
 }
 
@@ -65,7 +66,7 @@ func dial(addr string, wait time.Duration) (*client, error) {
 
 // overflow reads the listen overflow counters of the namespace.
 func overflow() (overflows, drops int64, err error) {
-	m, err := rawnet.Netstat()
+	m, err := kernel.Netstat()
 	if err != nil {
 		return 0, 0, err
 	}

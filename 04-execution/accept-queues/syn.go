@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"backend-protocols/04-execution/rawnet"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/timeline"
 )
 
@@ -81,7 +82,7 @@ func synPhaseRun(tl *timeline.Timeline, t *tun, cfg config, cookies bool) (synPh
 	defer ln.Close()
 	tl.Note("server", "tcp_syncookies=%s; listen(backlog %d) on %s; nobody accepts",
 		on, cfg.Backlog, ln.Addr())
-	before, err := rawnet.Netstat()
+	before, err := kernel.Netstat()
 	if err != nil {
 		return ph, err
 	}
@@ -112,7 +113,7 @@ func synPhaseRun(tl *timeline.Timeline, t *tun, cfg config, cookies bool) (synPh
 	if ph.HalfOpen, ph.Queued, err = queues(ln.Addr()); err != nil {
 		return ph, err
 	}
-	mid, err := rawnet.Netstat()
+	mid, err := kernel.Netstat()
 	if err != nil {
 		return ph, err
 	}
@@ -150,7 +151,7 @@ func synPhaseRun(tl *timeline.Timeline, t *tun, cfg config, cookies bool) (synPh
 		}
 		time.Sleep(time.Millisecond)
 	}
-	after, err := rawnet.Netstat()
+	after, err := kernel.Netstat()
 	if err != nil {
 		return ph, err
 	}
@@ -165,15 +166,15 @@ func synPhaseRun(tl *timeline.Timeline, t *tun, cfg config, cookies bool) (synPh
 // queues counts the listener's request sockets (SYN_RECV lines for its
 // port: the SYN queue) and reads its accept queue.
 func queues(addr netip.AddrPort) (halfOpen, accept int, err error) {
-	tab, err := rawnet.TCPTable()
+	tab, err := kernel.TCPTable()
 	if err != nil {
 		return 0, 0, err
 	}
 	for _, s := range tab {
 		switch {
-		case s.Local == addr && s.State == rawnet.StateSynRecv:
+		case s.Local == addr && s.State == kernel.StateSynRecv:
 			halfOpen++
-		case s.Local == addr && s.State == rawnet.StateListen:
+		case s.Local == addr && s.State == kernel.StateListen:
 			accept = s.RxQueue
 		}
 	}

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"backend-protocols/04-execution/rawnet"
 	"backend-protocols/04-execution/servers"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/timeline"
 )
 
@@ -14,7 +14,7 @@ import (
 // which servers' tests drive) and checks that every architecture answered
 // every request; which one is fastest depends on the machine.
 func TestCompareLoadsEveryServer(t *testing.T) {
-	before, _ := rawnet.FDBaseline()
+	before, _ := kernel.FDBaseline()
 	cfg := config{Conns: 8, Duration: 100 * time.Millisecond, Threads: 2}
 	rows, err := compare(context.Background(), timeline.Quiet(), cfg)
 	if err != nil {
@@ -30,7 +30,7 @@ func TestCompareLoadsEveryServer(t *testing.T) {
 				r.Load.Requests, r.Load.Errors, r.Load.Throughput)
 		}
 	}
-	if after, _ := rawnet.OpenFDs(); after != before {
+	if after, _ := kernel.OpenFDs(); after != before {
 		t.Errorf("got %d descriptors open after, want %d", after, before)
 	}
 }

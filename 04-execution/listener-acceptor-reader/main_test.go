@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	"backend-protocols/04-execution/rawnet"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/timeline"
 )
 
 func TestRolesOnRawSyscalls(t *testing.T) {
-	before, _ := rawnet.FDBaseline()
+	before, _ := kernel.FDBaseline()
 	res, err := scenario(context.Background(), timeline.Quiet())
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +35,7 @@ func TestRolesOnRawSyscalls(t *testing.T) {
 		!strings.HasSuffix(res.Answer, "hello from listener-acceptor-reader\n") {
 		t.Errorf("got answer %q", res.Answer)
 	}
-	if after, _ := rawnet.OpenFDs(); after != before {
+	if after, _ := kernel.OpenFDs(); after != before {
 		t.Errorf("got %d descriptors open after, want %d", after, before)
 	}
 }
@@ -42,7 +43,7 @@ func TestRolesOnRawSyscalls(t *testing.T) {
 // TestServe serves real clients, good and bad, then stops and checks that
 // every descriptor it opened is closed.
 func TestServe(t *testing.T) {
-	before, _ := rawnet.FDBaseline()
+	before, _ := kernel.FDBaseline()
 	tl := timeline.Quiet()
 	var lfd int
 	var err error
@@ -90,7 +91,7 @@ func TestServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	if after, _ := rawnet.OpenFDs(); after != before {
+	if after, _ := kernel.OpenFDs(); after != before {
 		t.Errorf("got %d descriptors open after, want %d", after, before)
 	}
 }

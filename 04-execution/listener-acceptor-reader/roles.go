@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"backend-protocols/04-execution/rawnet"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/timeline"
 
 	"golang.org/x/sys/unix"
@@ -104,7 +105,7 @@ func read(tl *timeline.Timeline, tid, fd int, h rawnet.Handler) ([]*rawnet.Reque
 		clock rawnet.Clock
 	)
 	for {
-		if n, err := rawnet.InQueue(fd); err == nil && n > 0 {
+		if n, err := kernel.InQueue(fd); err == nil && n > 0 {
 			tl.Note(who, "ioctl(%d, SIOCINQ) = %d bytes waiting in the kernel", fd, n)
 		}
 		n, err := unix.Read(fd, chunk)

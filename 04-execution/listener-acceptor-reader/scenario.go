@@ -10,6 +10,7 @@ import (
 
 	"backend-protocols/04-execution/rawnet"
 	"backend-protocols/04-execution/servers"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/timeline"
 
 	"golang.org/x/sys/unix"
@@ -31,7 +32,7 @@ type result struct {
 func waitQueue(addr netip.AddrPort, want int) (int, error) {
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		q, _, err := rawnet.AcceptQueue(addr, 0)
+		q, _, err := kernel.AcceptQueue(addr, 0)
 		if err != nil || q == want || time.Now().After(deadline) {
 			return q, err
 		}
@@ -56,7 +57,7 @@ func scenario(ctx context.Context, tl *timeline.Timeline) (res result, err error
 	}); err != nil {
 		return res, err
 	}
-	q, _, err := rawnet.AcceptQueue(addr, 0)
+	q, _, err := kernel.AcceptQueue(addr, 0)
 	if err != nil {
 		return res, err
 	}
@@ -95,7 +96,7 @@ func scenario(ctx context.Context, tl *timeline.Timeline) (res result, err error
 		return res, err
 	}
 	tl.Note("kernel", "accept queue %d", res.QueueAfterAccept)
-	if res.Waiting, err = rawnet.InQueue(res.ConnFD); err != nil {
+	if res.Waiting, err = kernel.InQueue(res.ConnFD); err != nil {
 		return res, err
 	}
 

@@ -8,6 +8,7 @@ import (
 
 	"backend-protocols/04-execution/rawnet"
 	"backend-protocols/04-execution/servers"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/timeline"
 )
 
@@ -57,7 +58,7 @@ func measure(ctx context.Context, tl *timeline.Timeline, n, conns int, exclusive
 	}
 	defer s.Close()
 	tl.Note("server", "%s: %d threads wait on %s", s.Name(), n, s.Addr())
-	before := make([]rawnet.Usage, n)
+	before := make([]kernel.Usage, n)
 	var clients []*rawnet.Client
 	defer func() {
 		for _, c := range clients {
@@ -110,7 +111,7 @@ func allAsleep(ctx context.Context, loops []*rawnet.Loop) error {
 	for {
 		asleep := 0
 		for _, l := range loops {
-			w, err := rawnet.WaitChannel(l.TID())
+			w, err := kernel.WaitChannel(l.TID())
 			if err != nil {
 				return err
 			}

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"backend-protocols/04-execution/rawnet"
 	"backend-protocols/internal/demo"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/timeline"
 	"backend-protocols/internal/timing"
 
@@ -56,7 +56,7 @@ func (p *peer) serve(c *net.TCPConn, msg int) {
 		}
 		var ato time.Duration
 		withFD(c, func(fd int) {
-			if ti, err := rawnet.TCPInfo(fd); err == nil {
+			if ti, err := kernel.TCPInfo(fd); err == nil {
 				ato = time.Duration(ti.Ato) * time.Microsecond
 			}
 		})
@@ -167,7 +167,7 @@ func exchange(ctx context.Context, addr string, s style, cfg config) (row, error
 	segs := func() uint32 {
 		var n uint32
 		withFD(c, func(fd int) {
-			if ti, err := rawnet.TCPInfo(fd); err == nil {
+			if ti, err := kernel.TCPInfo(fd); err == nil {
 				n = ti.Data_segs_out
 			}
 		})

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"backend-protocols/04-execution/rawnet"
+	"backend-protocols/internal/kernel"
 
 	"golang.org/x/sys/unix"
 )
@@ -51,7 +51,7 @@ type measurement struct {
 	Model   string
 	Workers int
 	Wall    time.Duration
-	Usage   rawnet.Usage // CPU and context switches of the workers
+	Usage   kernel.Usage // CPU and context switches of the workers
 }
 
 // Parallelism is CPU time per wall time: how many cores were busy.
@@ -88,7 +88,7 @@ func inThreads(workers int, total uint64) (measurement, error) {
 
 func inProcess(name string, workers int, total uint64, lock bool) (measurement, error) {
 	m := measurement{Model: name, Workers: workers}
-	before, err := rawnet.GetUsage(unix.RUSAGE_SELF)
+	before, err := kernel.GetUsage(unix.RUSAGE_SELF)
 	if err != nil {
 		return m, err
 	}
@@ -106,7 +106,7 @@ func inProcess(name string, workers int, total uint64, lock bool) (measurement, 
 	}
 	wg.Wait()
 	m.Wall = time.Since(start)
-	after, err := rawnet.GetUsage(unix.RUSAGE_SELF)
+	after, err := kernel.GetUsage(unix.RUSAGE_SELF)
 	m.Usage = after.Sub(before)
 	return m, err
 }

@@ -2,40 +2,13 @@ package rawnet
 
 import (
 	"errors"
-	"net/netip"
 	"testing"
 	"time"
 
+	"backend-protocols/internal/kernel"
+
 	"golang.org/x/sys/unix"
 )
-
-func TestParseTCPLine(t *testing.T) {
-	cases := []struct {
-		line     string
-		local    string
-		state    TCPState
-		txq, rxq int
-	}{
-		{"   0: 0100007F:1F90 00000000:0000 0A 00000000:00000003 00:00000000 00000000     0        0 1510 1 0 100 0 0 10 0",
-			"127.0.0.1:8080", StateListen, 0, 3},
-		{"   1: 00000000000000000000000001000000:0050 00000000000000000000000000000000:0000 01 0000002A:00000000 00:00000000 00000000     0        0 77 1",
-			"[::1]:80", StateEstablished, 42, 0},
-	}
-	for _, c := range cases {
-		s, err := parseTCPLine(c.line)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Local != netip.MustParseAddrPort(c.local) || s.State != c.state ||
-			s.TxQueue != c.txq || s.RxQueue != c.rxq {
-			t.Errorf("got %v %v tx=%d rx=%d, want %s %v tx=%d rx=%d",
-				s.Local, s.State, s.TxQueue, s.RxQueue, c.local, c.state, c.txq, c.rxq)
-		}
-	}
-	if _, err := parseTCPLine("  0: zz"); err == nil {
-		t.Error("short line: got no error")
-	}
-}
 
 // TestKernelSeesAcceptQueue connects to a listener nobody accepts on and
 // finds the connections in its accept queue, as the kernel reports it.
@@ -62,12 +35,12 @@ func TestKernelSeesAcceptQueue(t *testing.T) {
 		}
 	}
 	queue := func() int {
-		tab, err := TCPTable()
+		tab, err := kernel.TCPTable()
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range tab {
-			if s.Local == ln.Addr() && s.State == StateListen {
+			if s.Local == ln.Addr() && s.State == kernel.StateListen {
 				return s.RxQueue
 			}
 		}
@@ -85,41 +58,18 @@ func TestKernelSeesAcceptQueue(t *testing.T) {
 	}
 	defer unix.Close(sfd)
 	waitFor(t, "5 bytes in the receive queue", func() bool {
-		n, _ := InQueue(sfd)
+		n, _ := kernel.InQueue(sfd)
 		return n == 5
 	})
 	if q := queue(); q != 2 {
 		t.Errorf("after one accept: got queue %d, want 2", q)
 	}
-	if n, err := OutQueue(fds[0]); err != nil || n != 0 {
+	if n, err := kernel.OutQueue(fds[0]); err != nil || n != 0 {
 		t.Errorf("sender's send queue: got %d, %v; want 0 (acked)", n, err)
 	}
-	info, err := TCPInfo(sfd)
-	if err != nil || TCPState(info.State) != StateEstablished {
+	info, err := kernel.TCPInfo(sfd)
+	if err != nil || kernel.TCPState(info.State) != kernel.StateEstablished {
 		t.Errorf("TCP_INFO: got %+v, %v", info, err)
-	}
-}
-
-func TestNetstat(t *testing.T) {
-	m, err := Netstat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"TcpExt:ListenOverflows", "TcpExt:ListenDrops",
-		"Tcp:ActiveOpens", "Tcp:RetransSegs"} {
-		if _, ok := m[k]; !ok {
-			t.Errorf("no %s in /proc/net/netstat or snmp", k)
-		}
-	}
-	if m["Tcp:ActiveOpens"] == 0 {
-		t.Errorf("got Tcp:ActiveOpens 0; this test process alone opened some")
-	}
-}
-
-func TestGetUsage(t *testing.T) {
-	u, err := GetUsage(unix.RUSAGE_SELF)
-	if err != nil || u.CPU() <= 0 || u.MaxRSS < 1<<20 {
-		t.Errorf("got %+v, %v", u, err)
 	}
 }
 

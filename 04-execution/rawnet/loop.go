@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"backend-protocols/internal/kernel"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -352,11 +354,11 @@ func (l *Loop) closeConn(c *conn) {
 // Usage returns getrusage(RUSAGE_THREAD) of the loop's thread: the CPU
 // time it spent and how often it slept (voluntary switches) or was
 // preempted (involuntary ones).
-func (l *Loop) Usage() (Usage, error) {
-	var u Usage
+func (l *Loop) Usage() (kernel.Usage, error) {
+	var u kernel.Usage
 	var err error
-	if cerr := l.Call(func() { u, err = GetUsage(unix.RUSAGE_THREAD) }); cerr != nil {
-		return Usage{}, cerr
+	if cerr := l.Call(func() { u, err = kernel.GetUsage(unix.RUSAGE_THREAD) }); cerr != nil {
+		return kernel.Usage{}, cerr
 	}
 	return u, err
 }

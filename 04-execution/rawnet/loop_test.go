@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"backend-protocols/internal/kernel"
 )
 
 // echo answers with the method and target it got, and the body's length.
@@ -288,7 +290,7 @@ func TestLoopSurvivesBadClients(t *testing.T) {
 // TestLoopClosesDescriptors counts this process's descriptors before a
 // loop starts and after it stops, with clients connected in between.
 func TestLoopClosesDescriptors(t *testing.T) {
-	before, err := FDBaseline()
+	before, err := kernel.FDBaseline()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +328,7 @@ func TestLoopClosesDescriptors(t *testing.T) {
 		}
 		c.Close()
 	}
-	after, _ := OpenFDs()
+	after, _ := kernel.OpenFDs()
 	if after != before {
 		t.Errorf("got %d descriptors open after, want %d as before", after, before)
 	}
@@ -336,7 +338,7 @@ func TestLoopClosesDescriptors(t *testing.T) {
 }
 
 func TestLoopCloseBeforeStart(t *testing.T) {
-	before, _ := OpenFDs()
+	before, _ := kernel.OpenFDs()
 	l, err := NewLoop(LoopConfig{Handler: echo})
 	if err != nil {
 		t.Fatal(err)
@@ -344,7 +346,7 @@ func TestLoopCloseBeforeStart(t *testing.T) {
 	l.Close()
 	l.Start() // returns at once
 	l.Close()
-	if after, _ := OpenFDs(); after != before {
+	if after, _ := kernel.OpenFDs(); after != before {
 		t.Errorf("got %d descriptors, want %d", after, before)
 	}
 }

@@ -4,60 +4,32 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"backend-protocols/internal/netns"
 )
 
 // ErrNoNetns is returned by InNewNetns when this process may not make a
 // network namespace (it needs CAP_SYS_ADMIN: root).
 var ErrNoNetns = errors.New("rawnet: cannot create a network namespace (needs root)")
 
-// InNewNetns runs f on an OS thread of its own that has been moved into a
-// new, empty network namespace with its loopback interface up. Sockets f
-// creates live in that namespace, whichever thread uses them later, and
-// the sysctls f sets (SetSysctl) and the /proc/thread-self/net files it
-// reads are the namespace's own: the host's are never touched. The thread
-// ends with f. Only root may do this; others get ErrNoNetns.
+// InNewNetns runs f on an OS thread moved into a new, empty network
+// namespace with its loopback interface up (internal/netns does the
+// work). Sockets f creates live in that namespace, whichever thread uses
+// them later, and the sysctls f sets (SetSysctl) and the
+// /proc/thread-self/net files it reads are the namespace's own: the
+// host's are never touched. The namespace is gone when InNewNetns
+// returns. Only root may do this; others get ErrNoNetns.
 func InNewNetns(f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		// Never unlocked: the runtime ends a thread whose goroutine
-		// exits locked, so the namespace goes with it.
-		runtime.LockOSThread()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("%w: unshare: %v", ErrNoNetns, err)
-			return
-		}
-		if err := loopbackUp(); err != nil {
-			errc <- err
-			return
-		}
-		errc <- f()
-	}()
-	return <-errc
-}
-
-// loopbackUp sets IFF_UP on lo, as "ip link set lo up" does.
-func loopbackUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err := netns.Available(); err != nil {
+		return fmt.Errorf("%w: %v", ErrNoNetns, err)
+	}
+	ns, err := netns.New("rawnet")
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %v", ErrNoNetns, err)
 	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("SIOCGIFFLAGS lo: %w", err)
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("SIOCSIFFLAGS lo: %w", err)
-	}
-	return nil
+	defer ns.Close()
+	return ns.Do(f)
 }
 
 // SetSysctl writes a net.* sysctl ("net.ipv4.tcp_migrate_req") for the

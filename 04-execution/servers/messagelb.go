@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"backend-protocols/04-execution/rawnet"
+	"backend-protocols/internal/kernel"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,7 +34,7 @@ type Worker struct {
 	Jobs atomic.Int64 // requests it has run
 	tid  atomic.Int64
 	// usage asks the worker for getrusage(RUSAGE_THREAD) of its thread.
-	usage chan chan rawnet.Usage
+	usage chan chan kernel.Usage
 	gone  chan struct{} // closed when the worker has stopped
 }
 
@@ -58,7 +59,7 @@ func StartMessageLB(addr string, n int, h rawnet.Handler) (*MessageLB, error) {
 	}
 	s := &MessageLB{ln: ln, jobs: make(chan job, queueLen)}
 	for i := range n {
-		w := &Worker{ID: i, usage: make(chan chan rawnet.Usage),
+		w := &Worker{ID: i, usage: make(chan chan kernel.Usage),
 			gone: make(chan struct{})}
 		s.Workers = append(s.Workers, w)
 		s.wg.Go(func() { w.run(s.jobs, h) })
@@ -95,7 +96,7 @@ func (w *Worker) run(jobs <-chan job, h rawnet.Handler) {
 			w.Jobs.Add(1)
 			j.reply(resp)
 		case c := <-w.usage:
-			u, _ := rawnet.GetUsage(unix.RUSAGE_THREAD)
+			u, _ := kernel.GetUsage(unix.RUSAGE_THREAD)
 			c <- u
 		}
 	}
@@ -104,13 +105,13 @@ func (w *Worker) run(jobs <-chan job, h rawnet.Handler) {
 // Usage returns getrusage(RUSAGE_THREAD) of the worker's thread. It waits
 // for the worker to finish the request it is running, and returns zero
 // once the worker has stopped.
-func (w *Worker) Usage() rawnet.Usage {
-	c := make(chan rawnet.Usage, 1)
+func (w *Worker) Usage() kernel.Usage {
+	c := make(chan kernel.Usage, 1)
 	select {
 	case w.usage <- c:
 		return <-c
 	case <-w.gone:
-		return rawnet.Usage{}
+		return kernel.Usage{}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"backend-protocols/04-execution/rawnet"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/timing"
 )
 
@@ -31,7 +32,7 @@ func every() []Kind {
 func TestArchitectures(t *testing.T) {
 	for _, k := range every() {
 		t.Run(k.Name, func(t *testing.T) {
-			before, err := rawnet.FDBaseline()
+			before, err := kernel.FDBaseline()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -44,7 +45,7 @@ func TestArchitectures(t *testing.T) {
 				t.Errorf("Close: %v", err)
 			}
 			s.Close() // a second Close is harmless
-			if after, _ := rawnet.OpenFDs(); after != before {
+			if after, _ := kernel.OpenFDs(); after != before {
 				t.Errorf("got %d descriptors open after Close, want %d", after, before)
 			}
 		})

@@ -79,7 +79,7 @@ func RunSkewed(ctx context.Context, addr string, cfg SkewConfig, tl *timeline.Ti
 	for i := range targets {
 		targets[i] = fmt.Sprintf("/prime?n=%d", cfg.Prime)
 	}
-	err = Sleep(ctx, 100*time.Millisecond)
+	err = timing.Sleep(ctx, 100*time.Millisecond)
 	if err == nil {
 		tl.Send("busy", "server", "%d x GET /prime?n=%d, pipelined", cfg.Heavy, cfg.Prime)
 		res.Start = time.Now()
@@ -97,7 +97,7 @@ func RunSkewed(ctx context.Context, addr string, cfg SkewConfig, tl *timeline.Ti
 		}
 	}
 	if err == nil {
-		err = Sleep(ctx, 30*time.Millisecond)
+		err = timing.Sleep(ctx, 30*time.Millisecond)
 	}
 	samples, perr := probe.Stop()
 	res.Light = samples
@@ -105,18 +105,6 @@ func RunSkewed(ctx context.Context, addr string, cfg SkewConfig, tl *timeline.Ti
 		err = perr
 	}
 	return res, err
-}
-
-// Sleep waits d or until ctx is done.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // ThreadCounter counts requests for one path by the OS thread that ran

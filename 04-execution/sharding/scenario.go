@@ -10,7 +10,9 @@ import (
 
 	"backend-protocols/04-execution/rawnet"
 	"backend-protocols/04-execution/servers"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/timeline"
+	"backend-protocols/internal/timing"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,7 +38,7 @@ type late struct {
 }
 
 func rawnetInode(sh *servers.Shard) (uint64, error) {
-	return rawnet.SocketInode(sh.Listener.FD())
+	return kernel.SocketInode(sh.Listener.FD())
 }
 
 // run is the scenario as the demo harness calls it.
@@ -61,7 +63,7 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, e
 		tl.Note(sh.Loop.Name(), "socket fd %d, inode %d, SO_REUSEPORT on %s, thread %d",
 			sh.Listener.FD(), inodes[i], s.Addr(), sh.Loop.TID())
 	}
-	if _, res.Listeners, err = rawnet.AcceptQueue(s.Shards[0].Listener.Addr(), inodes[0]); err != nil {
+	if _, res.Listeners, err = kernel.AcceptQueue(s.Shards[0].Listener.Addr(), inodes[0]); err != nil {
 		return res, err
 	}
 	tl.Note("kernel", "/proc/net/tcp: %d LISTEN sockets on port %d", res.Listeners, port)
@@ -184,7 +186,7 @@ func caveat(ctx context.Context, tl *timeline.Timeline, cfg config,
 	}
 	// Every late client is either answered or waiting on shard 0.
 	for {
-		q, _, err := rawnet.AcceptQueue(sh.Listener.Addr(), ino)
+		q, _, err := kernel.AcceptQueue(sh.Listener.Addr(), ino)
 		if err != nil {
 			return res, err
 		}
@@ -195,14 +197,14 @@ func caveat(ctx context.Context, tl *timeline.Timeline, cfg config,
 			res.Queued = q
 			break
 		}
-		if err := servers.Sleep(cctx, time.Millisecond); err != nil {
+		if err := timing.Sleep(cctx, time.Millisecond); err != nil {
 			return res, fmt.Errorf("waiting for %d late clients: %d answered, %d queued: %w",
 				cfg.Late, a, q, err)
 		}
 	}
 	tl.Note("kernel", "%d late connections wait in shard 0's accept queue, handshake done",
 		res.Queued)
-	before, err := rawnet.Netstat()
+	before, err := kernel.Netstat()
 	if err != nil {
 		return res, err
 	}
@@ -211,7 +213,7 @@ func caveat(ctx context.Context, tl *timeline.Timeline, cfg config,
 		return res, err
 	}
 	wg.Wait()
-	after, err := rawnet.Netstat()
+	after, err := kernel.Netstat()
 	if err != nil {
 		return res, err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"backend-protocols/04-execution/rawnet"
 	"backend-protocols/04-execution/servers"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/timeline"
 	"backend-protocols/internal/timing"
 )
@@ -16,7 +17,7 @@ type result struct {
 	Heavy  time.Duration  // the heavy request, as its client saw it
 	Before timing.Summary // light requests before it
 	During timing.Summary // light requests sent while it ran
-	Thread rawnet.Usage   // the server thread's CPU and switches
+	Thread kernel.Usage   // the server thread's CPU and switches
 	Stats  rawnet.Stats
 }
 
@@ -47,7 +48,7 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, e
 		return res, err
 	}
 	defer heavy.Close()
-	if err := servers.Sleep(ctx, 150*time.Millisecond); err != nil {
+	if err := timing.Sleep(ctx, 150*time.Millisecond); err != nil {
 		probe.Stop()
 		return res, err
 	}
@@ -59,7 +60,7 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, e
 	if err == nil {
 		tl.Send("server", "heavy", "%d %s after %s", r.Status, trim(r.Body),
 			timeline.Ms(res.Heavy))
-		err = servers.Sleep(ctx, 50*time.Millisecond)
+		err = timing.Sleep(ctx, 50*time.Millisecond)
 	}
 	samples, perr := probe.Stop()
 	if err != nil || perr != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"backend-protocols/04-execution/rawnet"
+	"backend-protocols/internal/kernel"
 
 	"golang.org/x/sys/unix"
 )
@@ -84,13 +85,13 @@ type sample struct {
 func (p *pair) sample(start time.Time, written int) (sample, error) {
 	s := sample{At: time.Since(start), Written: written}
 	var err error
-	if s.InQ, err = rawnet.InQueue(p.recv); err != nil {
+	if s.InQ, err = kernel.InQueue(p.recv); err != nil {
 		return s, err
 	}
-	if s.OutQ, err = rawnet.OutQueue(p.send); err != nil {
+	if s.OutQ, err = kernel.OutQueue(p.send); err != nil {
 		return s, err
 	}
-	ti, err := rawnet.TCPInfo(p.send)
+	ti, err := kernel.TCPInfo(p.send)
 	if err != nil {
 		return s, err
 	}

@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"backend-protocols/04-execution/rawnet"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/timeline"
 )
 
 func TestBuffersFillAndDrain(t *testing.T) {
-	before, _ := rawnet.FDBaseline()
+	before, _ := kernel.FDBaseline()
 	cfg := config{Buf: 64 << 10, Chunk: 16 << 10, Hold: 100 * time.Millisecond,
 		Sizes: []int{8 << 10, 64 << 10, 512 << 10}}
 	res, err := scenario(context.Background(), timeline.Quiet(), cfg)
@@ -47,7 +47,7 @@ func TestBuffersFillAndDrain(t *testing.T) {
 				a.Asked, a.Full.Written, b.Asked, b.Full.Written)
 		}
 	}
-	if after, _ := rawnet.OpenFDs(); after != before {
+	if after, _ := kernel.OpenFDs(); after != before {
 		t.Errorf("got %d descriptors open after, want %d", after, before)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"backend-protocols/04-execution/rawnet"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/timeline"
 
 	"golang.org/x/sys/unix"
@@ -44,7 +45,7 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, e
 	tl.Note("sender", "fd %d: SO_SNDBUF %d asked, the kernel keeps %d", p.send, cfg.Buf, p.sndbuf)
 	tl.Note("reader", "fd %d: SO_RCVBUF %d asked, the kernel keeps %d; it will not read",
 		p.recv, cfg.Buf, p.rcvbuf)
-	before, err := rawnet.Netstat()
+	before, err := kernel.Netstat()
 	if err != nil {
 		return res, err
 	}
@@ -60,7 +61,7 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (result, e
 		}
 	}
 	res.Full = samples[len(samples)-1]
-	after, err := rawnet.Netstat()
+	after, err := kernel.Netstat()
 	if err != nil {
 		return res, err
 	}

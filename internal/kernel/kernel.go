@@ -1,4 +1,10 @@
-package rawnet
+// Package kernel reads what the Linux kernel says about sockets and
+// processes: the TCP table of /proc/net/tcp (socket states, accept and
+// receive queues), the counters of /proc/net/netstat and snmp, a socket's
+// SIOCINQ, SIOCOUTQ and TCP_INFO, getrusage, open descriptors and where a
+// thread sleeps. Files under /proc/thread-self/net are read, so a thread
+// moved into another network namespace reads that namespace's view.
+package kernel
 
 import (
 	"bufio"
@@ -10,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -295,4 +302,34 @@ func SocketInode(fd int) (uint64, error) {
 		return 0, err
 	}
 	return st.Ino, nil
+}
+
+// Control runs f with the descriptor of a connection or listener from the
+// net package, for the readers above that take a descriptor.
+func Control(c syscall.Conn, f func(fd int) error) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// Lookup returns the socket of the TCP table with the given local and
+// remote addresses, and false if the kernel holds none (not even in
+// TIME_WAIT).
+func Lookup(local, remote netip.AddrPort) (Socket, bool, error) {
+	table, err := TCPTable()
+	if err != nil {
+		return Socket{}, false, err
+	}
+	for _, s := range table {
+		if s.Local == local && s.Remote == remote {
+			return s, true, nil
+		}
+	}
+	return Socket{}, false, nil
 }
