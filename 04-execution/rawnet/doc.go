@@ -2,9 +2,10 @@
 // listening, accepting and reading with the system calls themselves
 // (socket, bind, listen, accept4, epoll, eventfd, read, write, close,
 // through golang.org/x/sys/unix), a minimal HTTP/1.1 request reader and
-// response writer on those descriptors, a keep-alive test client, and
+// response writer on those descriptors, and a keep-alive test client. The
 // readers for the kernel's own counters (/proc/net/tcp, /proc/net/netstat,
-// TCP_INFO, SIOCINQ, SIOCOUTQ, getrusage). It is Linux only.
+// TCP_INFO, SIOCINQ, SIOCOUTQ, getrusage) are in internal/kernel, which
+// chapter 2 shares. It is Linux only.
 //
 // # The event loop
 //
