@@ -1,0 +1,152 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"golang.org/x/net/http2"
+
+	"backend-protocols/02-protocols/http2/h2tap"
+	"backend-protocols/internal/timeline"
+)
+
+// watch receives the tap's frames: it prints them on the timeline while
+// printing is on, and keeps them for the scenario to count and measure.
+type watch struct {
+	tl *timeline.Timeline
+
+	mu     sync.Mutex
+	print  bool
+	frames []h2tap.Frame
+	wake   chan struct{} // pinged after every frame
+}
+
+func newWatch(tl *timeline.Timeline) *watch {
+	return &watch{tl: tl, wake: make(chan struct{}, 1)}
+}
+
+// Printing turns the live printing of frames on or off.
+func (w *watch) printing(on bool) {
+	w.mu.Lock()
+	w.print = on
+	w.mu.Unlock()
+}
+
+// reset forgets the frames kept so far.
+func (w *watch) reset() {
+	w.mu.Lock()
+	w.frames = nil
+	w.mu.Unlock()
+}
+
+// all returns the frames kept since the last reset.
+func (w *watch) all() []h2tap.Frame {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]h2tap.Frame(nil), w.frames...)
+}
+
+func (w *watch) onFrame(f h2tap.Frame) {
+	w.mu.Lock()
+	w.frames = append(w.frames, f)
+	print := w.print
+	w.mu.Unlock()
+	if print {
+		printFrame(w.tl, f)
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// actors names the sender and receiver of a frame.
+func actors(f h2tap.Frame) (from, to string) {
+	if f.Dir == h2tap.ClientToServer {
+		return "client", "server"
+	}
+	return "server", "client"
+}
+
+// printFrame prints one frame as a Send event; a header block's fields
+// follow, one per line.
+func printFrame(tl *timeline.Timeline, f h2tap.Frame) {
+	from, to := actors(f)
+	if f.Fields == nil {
+		tl.Send(from, to, "%s", f)
+		return
+	}
+	h := f.Header
+	line := fmt.Sprintf("%v stream=%d", h.Type, h.StreamID)
+	if fl := f.FlagString(); fl != "" {
+		line += " " + fl
+	}
+	tl.Send(from, to, "%s  (%d fields in %d bytes of HPACK)", line,
+		len(f.Fields), f.BlockLen)
+	for _, hf := range f.Fields {
+		v := hf.Value
+		if len(v) > 60 {
+			v = v[:57] + "..."
+		}
+		tl.Printf("%32s%s: %s", "", hf.Name, v)
+	}
+}
+
+// short is a frame's label in a ladder diagram.
+func short(f h2tap.Frame) string {
+	if f.Preface {
+		return "PREFACE"
+	}
+	s := fmt.Sprintf("%v", f.Header.Type)
+	if f.StreamID() != 0 {
+		s += fmt.Sprintf(" #%d", f.StreamID())
+	}
+	switch {
+	case f.Has(http2.FlagSettingsAck) && (f.Type() == http2.FrameSettings ||
+		f.Type() == http2.FramePing):
+		s += " ACK"
+	case f.Type() == http2.FrameHeaders:
+		if v, ok := f.Field(":path"); ok {
+			s += " " + v
+		}
+		if v, ok := f.Field(":status"); ok {
+			s += " " + v
+		}
+	case f.Type() == http2.FrameData:
+		s += fmt.Sprintf(" %dB", f.DataLen)
+	case f.Type() == http2.FrameWindowUpdate:
+		s += fmt.Sprintf(" +%d", f.Increment)
+	}
+	if f.Has(http2.FlagDataEndStream) && (f.Type() == http2.FrameData ||
+		f.Type() == http2.FrameHeaders) {
+		s += " END"
+	}
+	return s
+}
+
+// ladder draws frames as a ladder diagram between client and server.
+func ladder(tl *timeline.Timeline, frames []h2tap.Frame) (flights, trips int) {
+	var events []timeline.Event
+	for _, f := range frames {
+		from, to := actors(f)
+		events = append(events, timeline.Event{At: f.At.Sub(tl.Start()),
+			Kind: timeline.Send, From: from, To: to, Text: short(f)})
+	}
+	var sb strings.Builder
+	timeline.Ladder(&sb, events, "client", "server")
+	tl.Printf("%s", strings.TrimRight(sb.String(), "\n"))
+	fl := timeline.Flights(events, "client", "server")
+	return len(fl), timeline.RoundTrips(fl)
+}
+
+// of returns the frames of one type sent in one direction.
+func of(frames []h2tap.Frame, dir h2tap.Direction, typ http2.FrameType) []h2tap.Frame {
+	var out []h2tap.Frame
+	for _, f := range frames {
+		if !f.Preface && f.Dir == dir && f.Type() == typ {
+			out = append(out, f)
+		}
+	}
+	return out
+}
