@@ -486,3 +486,43 @@ func TestConcurrentStreamsShareAConnection(t *testing.T) {
 	}
 	_ = addr
 }
+
+// TestEndWhileSending: a call whose client has not half-closed still ends
+// at once when its context does, by cancellation or deadline.
+func TestEndWhileSending(t *testing.T) {
+	c, log, _ := testServer(t, nil, nil)
+	for _, name := range []string{"cancel", "deadline"} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			want := Canceled
+			if name == "deadline" {
+				ctx, cancel = context.WithTimeout(context.Background(), 200*time.Millisecond)
+				want = DeadlineExceeded
+			}
+			defer cancel()
+			cs, err := c.NewStream(ctx, "/test.Echo/Chat")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cs.Send(&msg{S: "a"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := cs.Recv(&msg{}); err != nil {
+				t.Fatal(err)
+			}
+			if name == "cancel" {
+				cancel()
+			}
+			start := time.Now()
+			if err := cs.Recv(&msg{}); CodeOf(err) != want {
+				t.Errorf("got %v, want %v", err, want)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("took %v to end", d)
+			}
+			if ci := log.next(t, "/test.Echo/Chat"); ci.Status.Code != Canceled && ci.Status.Code != DeadlineExceeded {
+				t.Errorf("server ended the call with %v, want its context done", ci.Status)
+			}
+		})
+	}
+}

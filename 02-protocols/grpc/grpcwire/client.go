@@ -112,6 +112,11 @@ func (c *Client) NewStream(ctx context.Context, method string, opts ...CallOptio
 		return nil, err
 	}
 	cs.pr, cs.pw = pr, pw
+	// net/http notices a cancelled request only between reads of its
+	// body; a caller that has not half-closed leaves it blocked in one.
+	// Ending the body when the call's context ends lets the transport
+	// reset the stream (RST_STREAM CANCEL) at once.
+	context.AfterFunc(cs.ctx, func() { pr.CloseWithError(cs.ctx.Err()) })
 	go cs.roundTrip(req)
 	return cs, nil
 }
@@ -344,8 +349,13 @@ func parseStatus(code, msg []string) Status {
 // caller's deadline or cancellation, the server's RST_STREAM, or a
 // connection that failed.
 func (cs *ClientStream) brokenStatus(err error) *Status {
+	// The deadline is checked on the clock, not only through the
+	// context: a server's RST_STREAM CANCEL at the deadline can arrive
+	// before the context's timer fires, and the spec says such a call
+	// failed with DEADLINE_EXCEEDED.
+	dl, ok := cs.parent.Deadline()
 	switch perr := cs.parent.Err(); {
-	case errors.Is(perr, context.DeadlineExceeded):
+	case errors.Is(perr, context.DeadlineExceeded) || ok && !time.Now().Before(dl):
 		return &Status{Code: DeadlineExceeded, Message: "context deadline exceeded"}
 	case errors.Is(perr, context.Canceled):
 		return &Status{Code: Canceled, Message: "context canceled"}
