@@ -229,4 +229,3 @@ func FuzzMessages(f *testing.F) {
 		}
 	})
 }
-
