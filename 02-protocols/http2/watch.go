@@ -63,34 +63,13 @@ func (w *watch) onFrame(f h2tap.Frame) {
 
 // actors names the sender and receiver of a frame.
 func actors(f h2tap.Frame) (from, to string) {
-	if f.Dir == h2tap.ClientToServer {
-		return "client", "server"
-	}
-	return "server", "client"
+	return (&h2tap.Printer{}).Actors(f)
 }
 
 // printFrame prints one frame as a Send event; a header block's fields
 // follow, one per line.
 func printFrame(tl *timeline.Timeline, f h2tap.Frame) {
-	from, to := actors(f)
-	if f.Fields == nil {
-		tl.Send(from, to, "%s", f)
-		return
-	}
-	h := f.Header
-	line := fmt.Sprintf("%v stream=%d", h.Type, h.StreamID)
-	if fl := f.FlagString(); fl != "" {
-		line += " " + fl
-	}
-	tl.Send(from, to, "%s  (%d fields in %d bytes of HPACK)", line,
-		len(f.Fields), f.BlockLen)
-	for _, hf := range f.Fields {
-		v := hf.Value
-		if len(v) > 60 {
-			v = v[:57] + "..."
-		}
-		tl.Printf("%32s%s: %s", "", hf.Name, v)
-	}
+	(&h2tap.Printer{TL: tl}).Print(f)
 }
 
 // short is a frame's label in a ladder diagram.
