@@ -58,6 +58,7 @@ type result struct {
 	HPACK struct {
 		Request, Response []int // header block sizes, in order
 		RequestFields     int   // uncompressed size of one request's headers
+		SizeUpdates       int   // dynamic table size updates in request blocks
 	}
 	Flow struct {
 		Window       int // INITIAL_WINDOW_SIZE the client announced
@@ -422,9 +423,15 @@ func stepHPACK(ctx context.Context, tl *timeline.Timeline, res *result, tap *tap
 		}
 	}
 	frames := tap.w.all()
-	for _, f := range of(frames, h2tap.ClientToServer, http2.FrameHeaders) {
+	notes := map[int]string{}
+	for i, f := range of(frames, h2tap.ClientToServer, http2.FrameHeaders) {
 		res.HPACK.Request = append(res.HPACK.Request, f.BlockLen)
 		res.HPACK.RequestFields = f.FieldBytes()
+		for _, n := range f.TableSizes {
+			notes[i] = fmt.Sprintf("opens with a dynamic table size update to %d, "+
+				"answering the server's SETTINGS_HEADER_TABLE_SIZE", n)
+			res.HPACK.SizeUpdates++
+		}
 	}
 	for _, f := range of(frames, h2tap.ServerToClient, http2.FrameHeaders) {
 		res.HPACK.Response = append(res.HPACK.Response, f.BlockLen)
@@ -435,7 +442,8 @@ func stepHPACK(ctx context.Context, tl *timeline.Timeline, res *result, tap *tap
 	}
 	tl.Printf("%10s  %14s  %14s", "request", "request HPACK", "response HPACK")
 	for i := range cfg.Repeat {
-		tl.Printf("%10d  %12d B  %12d B", i+1, res.HPACK.Request[i], res.HPACK.Response[i])
+		tl.Printf("%s", strings.TrimRight(fmt.Sprintf("%10d  %12d B  %12d B  %s",
+			i+1, res.HPACK.Request[i], res.HPACK.Response[i], notes[i]), " "))
 	}
 	first, last := res.HPACK.Request[0], res.HPACK.Request[cfg.Repeat-1]
 	tl.Printf("the request's %d bytes of header fields (RFC 7541 sizes) took %d bytes the first time "+

@@ -139,9 +139,12 @@ func (c *Client) newRequest(ctx context.Context, method string, body io.Reader, 
 		return nil, Errorf(Internal, "grpc: %v", err)
 	}
 	h := req.Header
-	h["Content-Type"] = []string{"application/grpc"}
-	h["Te"] = []string{"trailers"}
-	h["User-Agent"] = []string{nonEmpty(c.UserAgent, UserAgent)}
+	h["Content-Type"] = contentType
+	h["Te"] = teTrailers
+	h["User-Agent"] = defaultUA
+	if c.UserAgent != "" {
+		h["User-Agent"] = []string{c.UserAgent}
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		h["Grpc-Timeout"] = []string{EncodeTimeout(time.Until(dl))}
 	}
@@ -151,12 +154,12 @@ func (c *Client) newRequest(ctx context.Context, method string, body io.Reader, 
 	return req, nil
 }
 
-func nonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
+// Header values every request carries, shared: net/http only reads them.
+var (
+	contentType = []string{"application/grpc"}
+	teTrailers  = []string{"trailers"}
+	defaultUA   = []string{UserAgent}
+)
 
 // ClientStream is one call on the client side. One goroutine may send
 // while another receives.

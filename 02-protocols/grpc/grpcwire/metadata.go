@@ -40,6 +40,16 @@ var reserved = map[string]bool{
 	"accept-encoding": true, "transfer-encoding": true, "trailer": true,
 }
 
+// reservedCanon is reserved in net/http's canonical form, which incoming
+// headers have: looking it up first saves lowering every key.
+var reservedCanon = func() map[string]bool {
+	m := make(map[string]bool, len(reserved))
+	for k := range reserved {
+		m[http.CanonicalHeaderKey(k)] = true
+	}
+	return m
+}()
+
 // validKey reports whether k is a metadata key the spec allows: 0-9 a-z
 // _ - . and not one of the protocol's own.
 func validKey(k string) bool {
@@ -90,11 +100,17 @@ func (md Metadata) writeTo(h http.Header, prefix string) error {
 // metadataFrom collects the custom metadata in an incoming header,
 // decoding binary values (padded or not, comma-separated when joined).
 func metadataFrom(h http.Header) (Metadata, error) {
-	md := make(Metadata, len(h))
+	var md Metadata
 	for ck, vs := range h {
+		if reservedCanon[ck] {
+			continue
+		}
 		k := strings.ToLower(ck)
 		if reserved[k] || strings.HasPrefix(k, "grpc-") {
 			continue
+		}
+		if md == nil {
+			md = make(Metadata, len(h))
 		}
 		if !strings.HasSuffix(k, "-bin") {
 			md[k] = append(md[k], vs...)

@@ -243,6 +243,7 @@ func (d *Decoder) addBlock(f *Frame, frag []byte, end bool) {
 		d.hp.SetAllowedMaxDynamicTableSize(uint32(n))
 	}
 	f.BlockLen = len(d.block)
+	f.TableSizes = tableSizeUpdates(d.block)
 	fields, err := d.hp.DecodeFull(d.block)
 	if err != nil {
 		f.Err = fmt.Errorf("hpack: %w", err)
@@ -252,4 +253,34 @@ func (d *Decoder) addBlock(f *Frame, frag []byte, end bool) {
 		fields = []hpack.HeaderField{}
 	}
 	f.Fields = fields
+}
+
+// tableSizeUpdates reads the dynamic table size updates at the start of
+// a header block: each is 001 and a 5-bit-prefix integer (RFC 7541
+// sections 5.1 and 6.3). The hpack decoder applies them without saying.
+func tableSizeUpdates(b []byte) []uint32 {
+	var out []uint32
+	for len(b) > 0 && b[0]&0xe0 == 0x20 {
+		v := uint64(b[0] & 0x1f)
+		i := 1
+		if v == 0x1f {
+			for shift := 0; ; shift += 7 {
+				if i == len(b) || shift > 28 {
+					return out // malformed; the decoder will say so
+				}
+				c := b[i]
+				i++
+				v += uint64(c&0x7f) << shift
+				if c < 0x80 {
+					break
+				}
+			}
+		}
+		if v > 1<<32-1 {
+			return out
+		}
+		out = append(out, uint32(v))
+		b = b[i:]
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -191,11 +192,32 @@ func TestTableSizeFollowsSettings(t *testing.T) {
 	if f.Err != nil || len(f.Fields) != 1 {
 		t.Errorf("after SETTINGS: got %v, want :status=200 decoded", f)
 	}
+	if len(f.TableSizes) != 1 || f.TableSizes[0] != 1<<16 {
+		t.Errorf("got table size updates %v, want [65536]", f.TableSizes)
+	}
 
 	// Without the SETTINGS the same block is a decoding error.
 	f = decodeAll(t, NewDecoder(ServerToClient, 0), resp.Bytes())[0]
 	if f.Err == nil {
 		t.Errorf("without SETTINGS: got %v, want a table size error", f)
+	}
+}
+
+func TestTableSizeUpdates(t *testing.T) {
+	for _, c := range []struct {
+		block string
+		want  []uint32
+	}{
+		{"82", nil},
+		{"20 82", []uint32{0}},
+		{"3f e1 1f 82", []uint32{4096}},    // 31 + 4065
+		{"20 3f e1 1f", []uint32{0, 4096}}, // shrink, then grow
+		{"3f ff", nil},                     // cut short
+	} {
+		got := tableSizeUpdates(unhex(t, c.block))
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: got %v, want %v", c.block, got, c.want)
+		}
 	}
 }
 

@@ -44,6 +44,10 @@ type Frame struct {
 	// is the size of the whole HPACK block in bytes across its frames.
 	Fields   []hpack.HeaderField
 	BlockLen int
+	// TableSizes lists the dynamic table size updates the block opened
+	// with (RFC 7541 section 6.3): an encoder says so when the table it
+	// may use changes.
+	TableSizes []uint32
 
 	Data      []byte              // DATA: the first bytes of the payload (Options.MaxData)
 	DataLen   int                 // DATA: the payload length without padding
@@ -158,6 +162,9 @@ func (f Frame) String() string {
 		}
 		if f.Fields != nil || f.BlockLen > 0 {
 			fmt.Fprintf(&sb, " hpack=%dB", f.BlockLen)
+		}
+		for _, n := range f.TableSizes {
+			fmt.Fprintf(&sb, " table-size=%d", n)
 		}
 		for _, hf := range f.Fields {
 			fmt.Fprintf(&sb, " %s=%s", hf.Name, hf.Value)

@@ -55,6 +55,9 @@ func (p *Printer) Print(f Frame) {
 	if fl := f.FlagString(); fl != "" {
 		line += " " + fl
 	}
+	for _, n := range f.TableSizes {
+		line += fmt.Sprintf(" table-size=%d", n)
+	}
 	p.TL.Send(from, to, "%s  (%d fields in %d bytes of HPACK)", line,
 		len(f.Fields), f.BlockLen)
 	limit := p.MaxValue
