@@ -49,7 +49,7 @@ func main() {
 				return err
 			},
 			Serve: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
-				return serve(ctx, tl, addr, frames, useTLS)
+				return serve(ctx, tl, addr, frames, useTLS, nil)
 			},
 			Connect: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
 				return connect(ctx, tl, addr, text)
@@ -62,8 +62,13 @@ func main() {
 }
 
 // serve serves both services on addr until ctx is done: directly, or
-// behind a frame tap that prints every frame.
-func serve(ctx context.Context, tl *timeline.Timeline, addr string, frames, useTLS bool) error {
+// behind a frame tap that prints every frame. ready, if set, is told the
+// address once it listens.
+func serve(ctx context.Context, tl *timeline.Timeline, addr string, frames, useTLS bool,
+	ready func(addr string)) error {
+	if ready == nil {
+		ready = func(string) {}
+	}
 	var ca *certs.CA
 	if useTLS {
 		var err error
@@ -86,6 +91,7 @@ func serve(ctx context.Context, tl *timeline.Timeline, addr string, frames, useT
 			return err
 		}
 		tl.Note("server", "todoPackage.Todo and grpc.testing.TestService on %s", ln.Addr())
+		ready(ln.Addr().String())
 		return demo.ServeHTTP(ctx, hs, ln)
 	}
 	run, err := demo.StartHTTP(ctx, hs, "127.0.0.1:0")
@@ -102,7 +108,7 @@ func serve(ctx context.Context, tl *timeline.Timeline, addr string, frames, useT
 		opt.UpstreamTLS = ca.ClientConfig()
 	}
 	w := newWire(tl)
-	w.printing(true)
+	w.Printing(true)
 	opt.OnFrame = w.onFrame
 	tap, err := h2tap.Listen(addr, opt)
 	if err != nil {
@@ -111,6 +117,7 @@ func serve(ctx context.Context, tl *timeline.Timeline, addr string, frames, useT
 	defer tap.Close()
 	tl.Note("server", "todoPackage.Todo and grpc.testing.TestService on %s, through a frame tap",
 		tap.Addr())
+	ready(tap.Addr().String())
 	<-ctx.Done()
 	return nil
 }
@@ -125,22 +132,31 @@ func connect(ctx context.Context, tl *timeline.Timeline, addr, text string) erro
 		return err
 	}
 	tl.Note("client", "received from server %v", &out)
+	_, err := readStream(ctx, tl, c)
+	return err
+}
+
+// readStream calls readTodosStream and prints each item as it comes, and
+// "server done!" at the end, as the course's client does.
+func readStream(ctx context.Context, tl *timeline.Timeline, c *grpcwire.Client) ([]*TodoItem, error) {
 	cs, err := c.NewStream(ctx, todoService+"readTodosStream")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cs.Send(&VoidNoParam{})
 	cs.CloseSend()
+	var items []*TodoItem
 	for {
-		var it TodoItem
-		err := cs.Recv(&it)
+		it := new(TodoItem)
+		err := cs.Recv(it)
 		if err == io.EOF {
 			tl.Note("client", "server done!")
-			return nil
+			return items, nil
 		}
 		if err != nil {
-			return err
+			return items, err
 		}
-		tl.Note("client", "received item from server %v", &it)
+		items = append(items, it)
+		tl.Note("client", "received item from server %v", it)
 	}
 }

@@ -103,31 +103,30 @@ func TestScenario(t *testing.T) {
 	}
 }
 
-// startServe runs -serve on a free port and returns its address, read
-// from the narrative.
+// startServe runs -serve on a free port and returns its address.
 func startServe(t *testing.T, frames, useTLS bool) (string, *timeline.Timeline) {
 	t.Helper()
 	tl := timeline.Quiet()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, tl, "127.0.0.1:0", frames, useTLS) }()
+	ready := make(chan string, 1)
+	go func() {
+		done <- serve(ctx, tl, "127.0.0.1:0", frames, useTLS, func(a string) { ready <- a })
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
 	})
-	re := regexp.MustCompile(`TestService on (127\.0\.0\.1:\d+)`)
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, e := range tl.Events() {
-			if m := re.FindStringSubmatch(e.Text); m != nil {
-				return m[1], tl
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case addr := <-ready:
+		return addr, tl
+	case err := <-done:
+		t.Fatalf("-serve ended: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("-serve did not listen in 5s")
 	}
-	t.Fatal("-serve never said where it listens")
 	return "", nil
 }
 

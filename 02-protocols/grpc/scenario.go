@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"time"
@@ -170,17 +169,17 @@ func scenario(ctx context.Context, tl *timeline.Timeline, text string) (res resu
 func stepCreate(ctx context.Context, tl *timeline.Timeline, res *result, c *grpcwire.Client,
 	w *wire, text string) error {
 	tl.Printf("== the course's client: createTodo {id: -1, text: %q}, every frame of the call", text)
-	n := len(w.all())
-	w.printing(true)
+	n := w.Len()
+	w.Printing(true)
 	var out TodoItem
 	err := c.Invoke(ctx, todoService+"createTodo", &TodoItem{ID: -1, Text: text}, &out)
-	w.printing(false)
+	w.Printing(false)
 	if err != nil {
 		return err
 	}
 	res.Created = &out
 	tl.Note("client", "received from server %v", &out)
-	res.Request = callOnWire(w.since(n))
+	res.Request = callOnWire(w.Since(n))
 	minus1 := len(pw.AppendInt32(nil, 1, -1)) - 1
 	tl.Printf("id -1 took %d bytes: an int32 varint is sign-extended to 64 bits; "+
 		"declared sint32 (ZigZag) it would take %d", minus1, len(pw.AppendSint32(nil, 1, -1))-1)
@@ -217,26 +216,11 @@ func stepStream(ctx context.Context, tl *timeline.Timeline, res *result, c *grpc
 			return err
 		}
 	}
-	cs, err := c.NewStream(ctx, todoService+"readTodosStream")
+	items, err := readStream(ctx, tl, c)
 	if err != nil {
 		return err
 	}
-	cs.Send(&VoidNoParam{})
-	cs.CloseSend()
-	for {
-		it := new(TodoItem)
-		err := cs.Recv(it)
-		if err == io.EOF {
-			res.Done = true
-			tl.Note("client", "server done!")
-			break
-		}
-		if err != nil {
-			return err
-		}
-		res.Streamed = append(res.Streamed, it)
-		tl.Note("client", "received item from server %v", it)
-	}
+	res.Streamed, res.Done = items, true
 	var all TodoItems
 	if err := c.Invoke(ctx, todoService+"readTodos", &VoidNoParam{}, &all); err != nil {
 		return err
@@ -250,10 +234,10 @@ func stepStream(ctx context.Context, tl *timeline.Timeline, res *result, c *grpc
 // stepInvalid: a call that fails at once is answered Trailers-Only.
 func stepInvalid(ctx context.Context, tl *timeline.Timeline, res *result, c *grpcwire.Client, w *wire) error {
 	tl.Printf("== an error: createTodo with no text, answered Trailers-Only (one HEADERS frame)")
-	n := len(w.all())
-	w.printing(true)
+	n := w.Len()
+	w.Printing(true)
 	err := c.Invoke(ctx, todoService+"createTodo", &TodoItem{ID: -1}, &TodoItem{})
-	w.printing(false)
+	w.Printing(false)
 	st := grpcwire.StatusOf(err)
 	res.Invalid.Status = st
 	tl.Note("client", "%v %q", st.Code, st.Message)
@@ -261,7 +245,7 @@ func stepInvalid(ctx context.Context, tl *timeline.Timeline, res *result, c *grp
 		return fmt.Errorf("got %v, want INVALID_ARGUMENT", err)
 	}
 	var fromServer []h2tap.Frame
-	for _, f := range w.since(n) {
+	for _, f := range w.Since(n) {
 		if f.Dir == h2tap.ServerToClient && f.StreamID() != 0 {
 			fromServer = append(fromServer, f)
 		}
@@ -292,9 +276,9 @@ func stepDeadline(ctx context.Context, tl *timeline.Timeline, res *result, c *gr
 	w *wire, log calls) error {
 	const limit = 100 * time.Millisecond
 	tl.Printf("== a deadline: StreamingOutputCall pausing 1 s before its answer, called with a %v deadline", limit)
-	n := len(w.all())
-	w.printing(true)
-	defer w.printing(false)
+	n := w.Len()
+	w.Printing(true)
+	defer w.Printing(false)
 	dctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	start := time.Now()
@@ -313,7 +297,7 @@ func stepDeadline(ctx context.Context, tl *timeline.Timeline, res *result, c *gr
 		return err
 	}
 	res.Deadline.Server = ci.Status.Code
-	for _, f := range w.since(n) {
+	for _, f := range w.Since(n) {
 		if v, ok := f.Field("grpc-timeout"); ok {
 			res.Deadline.Timeout = v
 		}
@@ -331,9 +315,9 @@ func stepDeadline(ctx context.Context, tl *timeline.Timeline, res *result, c *gr
 func stepCancel(ctx context.Context, tl *timeline.Timeline, res *result, c *grpcwire.Client,
 	w *wire, log calls) error {
 	tl.Printf("== a cancelled stream: five responses 50 ms apart; the client gives up after two")
-	n := len(w.all())
-	w.printing(true)
-	defer w.printing(false)
+	n := w.Len()
+	w.Printing(true)
+	defer w.Printing(false)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cs, err := c.NewStream(cctx, testService+"StreamingOutputCall")
@@ -352,7 +336,7 @@ func stepCancel(ctx context.Context, tl *timeline.Timeline, res *result, c *grpc
 	cancel()
 	res.Cancel.Status = grpcwire.StatusOf(cs.Recv(&interop.StreamingOutputCallResponse{}))
 	tl.Note("client", "%v", res.Cancel.Status.Code)
-	rst, err := w.wait(ctx, n, isReset)
+	rst, err := w.Wait(ctx, n, isReset)
 	if err != nil {
 		return fmt.Errorf("RST_STREAM: %w", err)
 	}

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"context"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"golang.org/x/net/http2"
 
@@ -17,75 +13,29 @@ import (
 	"backend-protocols/internal/timeline"
 )
 
-// wire watches a connection through the frame tap: it prints frames
-// while printing is on, showing each DATA frame's gRPC message prefix,
-// and keeps every frame for the scenario to check.
+// wire records a connection through the frame tap (h2tap.Recorder) and
+// prints each DATA frame's gRPC message prefix, decoding the message
+// when its method's type is known.
 type wire struct {
-	p *h2tap.Printer
+	*h2tap.Recorder
 
 	mu      sync.Mutex
-	print   bool
-	frames  []h2tap.Frame
 	methods map[uint32]string // stream -> :path, from request headers
-	wake    chan struct{}
 }
 
 func newWire(tl *timeline.Timeline) *wire {
-	w := &wire{methods: map[uint32]string{}, wake: make(chan struct{}, 1)}
-	w.p = &h2tap.Printer{TL: tl, Data: w.describe}
+	w := &wire{methods: map[uint32]string{}}
+	w.Recorder = h2tap.NewRecorder(&h2tap.Printer{TL: tl, Data: w.describe})
 	return w
 }
 
 func (w *wire) onFrame(f h2tap.Frame) {
-	w.mu.Lock()
-	w.frames = append(w.frames, f)
 	if p, ok := f.Field(":path"); ok {
+		w.mu.Lock()
 		w.methods[f.StreamID()] = p
+		w.mu.Unlock()
 	}
-	print := w.print
-	w.mu.Unlock()
-	if print {
-		w.p.Print(f)
-	}
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (w *wire) printing(on bool) {
-	w.mu.Lock()
-	w.print = on
-	w.mu.Unlock()
-}
-
-func (w *wire) all() []h2tap.Frame {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.frames)
-}
-
-// since returns the frames seen after the first n.
-func (w *wire) since(n int) []h2tap.Frame { return w.all()[n:] }
-
-// wait waits until a frame after the first n satisfies ok.
-func (w *wire) wait(ctx context.Context, n int, ok func(h2tap.Frame) bool) (h2tap.Frame, error) {
-	t := time.NewTimer(5 * time.Second)
-	defer t.Stop()
-	for {
-		for _, f := range w.since(n) {
-			if ok(f) {
-				return f, nil
-			}
-		}
-		select {
-		case <-w.wake:
-		case <-t.C:
-			return h2tap.Frame{}, errors.New("the frame never came")
-		case <-ctx.Done():
-			return h2tap.Frame{}, ctx.Err()
-		}
-	}
+	w.Recorder.OnFrame(f)
 }
 
 // describe shows the Length-Prefixed-Message at the start of a DATA frame:

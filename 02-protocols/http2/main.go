@@ -49,7 +49,7 @@ func main() {
 				return err
 			},
 			Serve: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
-				return serve(ctx, tl, addr, useTLS, frames)
+				return serve(ctx, tl, addr, useTLS, frames, nil)
 			},
 			Connect: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
 				return connect(ctx, tl, addr, path)
@@ -63,8 +63,10 @@ func main() {
 	p.Main()
 }
 
-// serve runs the demo's server behind a tap listening on addr.
-func serve(ctx context.Context, tl *timeline.Timeline, addr string, useTLS, frames bool) error {
+// serve runs the demo's server behind a tap listening on addr; ready, if
+// set, is told the address once it listens.
+func serve(ctx context.Context, tl *timeline.Timeline, addr string, useTLS, frames bool,
+	ready func(addr string)) error {
 	srv := newServer()
 	var ca *certs.CA
 	var opt h2tap.Options
@@ -89,7 +91,7 @@ func serve(ctx context.Context, tl *timeline.Timeline, addr string, useTLS, fram
 	defer run.Close()
 	opt.Target, opt.MaxData = run.Addr, 24
 	if frames {
-		opt.OnFrame = func(f h2tap.Frame) { printFrame(tl, f) }
+		opt.OnFrame = (&h2tap.Printer{TL: tl}).Print
 	}
 	opt.OnConn = func(e h2tap.ConnEvent) {
 		switch {
@@ -117,6 +119,9 @@ func serve(ctx context.Context, tl *timeline.Timeline, addr string, useTLS, fram
 	}
 	tl.Note("server", "%s://%s/ through the frame tap; routes /hello /fast /slow?ms= /wait /big?kb= /together?n=",
 		scheme, tap.Addr())
+	if ready != nil {
+		ready(tap.Addr().String())
+	}
 	<-ctx.Done()
 	return nil
 }
@@ -128,7 +133,7 @@ func connect(ctx context.Context, tl *timeline.Timeline, addr, path string) erro
 		return err
 	}
 	defer tap.Close()
-	tap.w.printing(true)
+	tap.printing(true)
 	tr := h2cTransport()
 	defer tr.CloseIdleConnections()
 	url := "http://" + tap.Addr().String() + path

@@ -119,31 +119,30 @@ func TestScenario(t *testing.T) {
 	}
 }
 
-// startServe runs the -serve mode on a free port and returns its address,
-// read from the narrative.
+// startServe runs the -serve mode on a free port and returns its address.
 func startServe(t *testing.T, useTLS bool) (string, *timeline.Timeline) {
 	t.Helper()
 	tl := timeline.Quiet()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, tl, "127.0.0.1:0", useTLS, true) }()
+	ready := make(chan string, 1)
+	go func() {
+		done <- serve(ctx, tl, "127.0.0.1:0", useTLS, true, func(a string) { ready <- a })
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
 	})
-	re := regexp.MustCompile(`https?://(127\.0\.0\.1:\d+)/ through the frame tap`)
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, e := range tl.Events() {
-			if m := re.FindStringSubmatch(e.Text); m != nil {
-				return m[1], tl
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case addr := <-ready:
+		return addr, tl
+	case err := <-done:
+		t.Fatalf("-serve ended: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("-serve did not listen in 5s")
 	}
-	t.Fatal("-serve never said where it listens")
 	return "", nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,23 +71,21 @@ type result struct {
 	HOL []holRow
 }
 
-// tapped is the frame tap in front of a server, with its watcher.
+// tapped is the frame tap in front of a server, with the recorder of
+// what it saw and a mark: the frames of the current step are those after
+// it.
 type tapped struct {
 	*h2tap.Tap
-	w      *watch
-	closed chan int
+	rec    *h2tap.Recorder
+	mark   int
+	closed int // connections waited for with waitClosed
 }
 
 func startTap(tl *timeline.Timeline, target string, serverTLS, upstream *tls.Config) (*tapped, error) {
-	t := &tapped{w: newWatch(tl), closed: make(chan int, 64)}
+	t := &tapped{rec: h2tap.NewRecorder(&h2tap.Printer{TL: tl})}
 	tap, err := h2tap.Listen("127.0.0.1:0", h2tap.Options{Target: target,
 		TLS: serverTLS, UpstreamTLS: upstream, MaxData: 24,
-		OnFrame: t.w.onFrame,
-		OnConn: func(e h2tap.ConnEvent) {
-			if e.Closed {
-				t.closed <- e.Conn
-			}
-		}})
+		OnFrame: t.rec.OnFrame, OnConn: t.rec.OnConn})
 	if err != nil {
 		return nil, err
 	}
@@ -96,35 +93,29 @@ func startTap(tl *timeline.Timeline, target string, serverTLS, upstream *tls.Con
 	return t, nil
 }
 
-// waitClosed waits until the tap has seen a connection end, so every
-// frame of it has been printed.
+// reset starts a new step.
+func (t *tapped) reset() { t.mark = t.rec.Len() }
+
+// all returns the frames of the current step.
+func (t *tapped) all() []h2tap.Frame { return t.rec.Since(t.mark) }
+
+func (t *tapped) printing(on bool) { t.rec.Printing(on) }
+
+// waitClosed waits until the tap has seen one more connection end, so
+// every frame of it has been printed.
 func (t *tapped) waitClosed(ctx context.Context) error {
-	select {
-	case <-t.closed:
-		return nil
-	case <-time.After(5 * time.Second):
-		return errors.New("the connection through the tap did not close")
-	case <-ctx.Done():
-		return ctx.Err()
+	t.closed++
+	if err := t.rec.WaitClosed(ctx, t.closed); err != nil {
+		return fmt.Errorf("the connection through the tap did not close: %w", err)
 	}
+	return nil
 }
 
-// waitFrame waits until the tap has seen a frame for which ok is true.
+// waitFrame waits until the tap has seen a frame of this step for which
+// ok is true.
 func (t *tapped) waitFrame(ctx context.Context, ok func(h2tap.Frame) bool) error {
-	deadline := time.NewTimer(5 * time.Second)
-	defer deadline.Stop()
-	for {
-		if slices.ContainsFunc(t.w.all(), ok) {
-			return nil
-		}
-		select {
-		case <-t.w.wake:
-		case <-deadline.C:
-			return errors.New("the frame never came")
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	_, err := t.rec.Wait(ctx, t.mark, ok)
+	return err
 }
 
 // h2cTransport speaks HTTP/2 without TLS, with prior knowledge.
@@ -196,8 +187,8 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (res resul
 // stepH2C: one GET over h2c, every frame printed, then as a ladder.
 func stepH2C(ctx context.Context, tl *timeline.Timeline, res *result, tap *tapped) error {
 	tl.Printf("== one GET over h2c (HTTP/2 in clear text, prior knowledge): every frame")
-	tap.w.reset()
-	tap.w.printing(true)
+	tap.reset()
+	tap.printing(true)
 	tr := h2cTransport()
 	resp, body, err := get(ctx, &http.Client{Transport: tr}, "http://"+tap.Addr().String()+"/hello", nil)
 	tr.CloseIdleConnections()
@@ -207,10 +198,10 @@ func stepH2C(ctx context.Context, tl *timeline.Timeline, res *result, tap *tappe
 	if err := tap.waitClosed(ctx); err != nil {
 		return err
 	}
-	tap.w.printing(false)
+	tap.printing(false)
 	res.H2C.Proto = resp.Proto
 	tl.Note("client", "%s %q", resp.Proto, body)
-	frames := tap.w.all()
+	frames := tap.all()
 	res.H2C.Frames = len(frames)
 	tl.Printf("\nthe same frames as flights (a flight is what one side sends before it hears back):")
 	res.H2C.Flights, res.H2C.RoundTrip = ladder(tl, frames)
@@ -246,7 +237,7 @@ func stepTLS(ctx context.Context, tl *timeline.Timeline, res *result, srv *serve
 	defer tap.Close()
 	tl.Note("server", "HTTPS on %s with a certificate from an in-memory CA; the tap on %s holds one from the same CA",
 		run.Addr, tap.Addr())
-	tap.w.printing(true)
+	tap.printing(true)
 	tr := &http.Transport{TLSClientConfig: ca.ClientConfig(), ForceAttemptHTTP2: true,
 		HTTP2: &http.HTTP2Config{SendPingTimeout: cfg.Ping}}
 	defer tr.CloseIdleConnections()
@@ -307,7 +298,7 @@ func stepTLS(ctx context.Context, tl *timeline.Timeline, res *result, srv *serve
 		return fmt.Errorf("GOAWAY: %w", err)
 	}
 	res.TLS.GoAway = true
-	tap.w.printing(false)
+	tap.printing(false)
 	goaway := time.Now()
 	if err := <-closed; err != nil {
 		return err
@@ -316,7 +307,7 @@ func stepTLS(ctx context.Context, tl *timeline.Timeline, res *result, srv *serve
 		return err
 	}
 	pings := 0
-	for _, f := range tap.w.all() {
+	for _, f := range tap.all() {
 		if f.Type() == http2.FramePing && !f.Has(http2.FlagPingAck) && f.At.After(goaway) {
 			pings++
 		}
@@ -342,7 +333,7 @@ func stepMux(ctx context.Context, tl *timeline.Timeline, res *result, srv *serve
 	if _, _, err := get(ctx, hc, base+"/hello", nil); err != nil {
 		return err
 	}
-	tap.w.reset()
+	tap.reset()
 	start := time.Now()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -370,7 +361,7 @@ func stepMux(ctx context.Context, tl *timeline.Timeline, res *result, srv *serve
 	res.Mux.TapConns = tap.Conns() - tapConns
 	ids := map[uint32]bool{}
 	var lo, hi uint32
-	for _, f := range of(tap.w.all(), h2tap.ClientToServer, http2.FrameHeaders) {
+	for _, f := range of(tap.all(), h2tap.ClientToServer, http2.FrameHeaders) {
 		if p, _ := f.Field(":path"); strings.HasPrefix(p, "/together") {
 			if len(ids) == 0 || f.StreamID() < lo {
 				lo = f.StreamID()
@@ -386,7 +377,7 @@ func stepMux(ctx context.Context, tl *timeline.Timeline, res *result, srv *serve
 	tl.Note("server", "%d TCP connection(s) accepted; %d handlers were running at the same moment",
 		res.Mux.Conns, res.Mux.Together)
 	var order []string
-	for _, f := range tap.w.all() {
+	for _, f := range tap.all() {
 		if f.Dir == h2tap.ServerToClient && f.StreamID() != 0 && len(order) < 16 {
 			order = append(order, fmt.Sprintf("%c#%d", f.Type().String()[0], f.StreamID()))
 		}
@@ -416,13 +407,13 @@ func stepHPACK(ctx context.Context, tl *timeline.Timeline, res *result, tap *tap
 		"Authorization": {"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.c2lnbmF0dXJl"},
 		"Cookie":        {"session=7f3a9c2e51b04d8e; theme=dark"},
 	}
-	tap.w.reset()
+	tap.reset()
 	for range cfg.Repeat {
 		if _, _, err := get(ctx, hc, "http://"+tap.Addr().String()+"/hello", hdr); err != nil {
 			return err
 		}
 	}
-	frames := tap.w.all()
+	frames := tap.all()
 	notes := map[int]string{}
 	for i, f := range of(frames, h2tap.ClientToServer, http2.FrameHeaders) {
 		res.HPACK.Request = append(res.HPACK.Request, f.BlockLen)
@@ -458,7 +449,7 @@ func stepFlow(ctx context.Context, tl *timeline.Timeline, res *result, srv *serv
 	tap *tapped, cfg config) error {
 	tl.Printf("== flow control: a %d KiB response to a client that reads %d KiB every %v "+
 		"with a %d KiB stream window", cfg.BigKB, cfg.ReadChunk>>10, cfg.ReadEvery, cfg.Window>>10)
-	tap.w.reset()
+	tap.reset()
 	srv.blocked.Store(0)
 	tr := h2cTransport()
 	tr.HTTP2 = &http.HTTP2Config{MaxReceiveBufferPerStream: cfg.Window}
@@ -495,7 +486,7 @@ func stepFlow(ctx context.Context, tl *timeline.Timeline, res *result, srv *serv
 		return fmt.Errorf("got %d bytes, want %d", res.Flow.Total, cfg.BigKB<<10)
 	}
 	res.Flow.Blocked = time.Duration(srv.blocked.Load())
-	flowReport(tl, res, tap.w.all())
+	flowReport(tl, res, tap.all())
 	return nil
 }
 

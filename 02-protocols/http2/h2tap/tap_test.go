@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,46 +22,14 @@ import (
 	"backend-protocols/internal/leak"
 )
 
-// recorder collects what a tap reports.
-type recorder struct {
-	mu     sync.Mutex
-	frames []Frame
-	conns  []ConnEvent
-	closed chan int
-}
-
-func newRecorder() *recorder { return &recorder{closed: make(chan int, 16)} }
-
-func (r *recorder) frame(f Frame) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.frames = append(r.frames, f)
-}
-
-func (r *recorder) conn(e ConnEvent) {
-	r.mu.Lock()
-	r.conns = append(r.conns, e)
-	r.mu.Unlock()
-	if e.Closed {
-		r.closed <- e.Conn
-	}
-}
-
-func (r *recorder) all() []Frame {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]Frame(nil), r.frames...)
-}
-
-// waitClosed waits for the tap to report n connections closed.
-func (r *recorder) waitClosed(t *testing.T, n int) {
+// waitClosed waits until the tap has reported n connections closed in
+// all.
+func waitClosed(t *testing.T, rec *Recorder, n int) {
 	t.Helper()
-	for range n {
-		select {
-		case <-r.closed:
-		case <-time.After(10 * time.Second):
-			t.Fatal("tap connection not closed after 10s")
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rec.WaitClosed(ctx, n); err != nil {
+		t.Fatalf("waiting for %d closed connections: %v", n, err)
 	}
 }
 
@@ -90,10 +57,10 @@ func startServer(t *testing.T, h http.Handler, ca *certs.CA) string {
 	return ln.Addr().String()
 }
 
-func startTap(t *testing.T, opt Options) (*Tap, *recorder) {
+func startTap(t *testing.T, opt Options) (*Tap, *Recorder) {
 	t.Helper()
-	rec := newRecorder()
-	opt.OnFrame, opt.OnConn = rec.frame, rec.conn
+	rec := NewRecorder(nil)
+	opt.OnFrame, opt.OnConn = rec.OnFrame, rec.OnConn
 	tap, err := Listen("127.0.0.1:0", opt)
 	if err != nil {
 		t.Fatal(err)
@@ -193,8 +160,8 @@ func TestH2C(t *testing.T) {
 	if resp.Proto != "HTTP/2.0" {
 		t.Errorf("got %s, want HTTP/2.0", resp.Proto)
 	}
-	rec.waitClosed(t, 1)
-	checkExchange(t, rec.all(), "http")
+	waitClosed(t, rec, 1)
+	checkExchange(t, rec.Frames(), "http")
 }
 
 func TestTLSWithALPN(t *testing.T) {
@@ -214,22 +181,22 @@ func TestTLSWithALPN(t *testing.T) {
 		t.Errorf("got %s with ALPN %q, want HTTP/2.0 and h2", resp.Proto,
 			resp.TLS.NegotiatedProtocol)
 	}
-	rec.waitClosed(t, 1)
-	checkExchange(t, rec.all(), "https")
-	if rec.conns[0].Proto != "h2" {
-		t.Errorf("got conn event %+v, want ALPN h2", rec.conns[0])
+	waitClosed(t, rec, 1)
+	checkExchange(t, rec.Frames(), "https")
+	if rec.Conns()[0].Proto != "h2" {
+		t.Errorf("got conn event %+v, want ALPN h2", rec.Conns()[0])
 	}
 
 	// A client that offers only http/1.1 is relayed undecoded.
 	tr = &http.Transport{TLSClientConfig: ca.ClientConfig()}
 	tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
-	before := len(rec.all())
+	before := len(rec.Frames())
 	resp = get(t, tr, "https://"+tap.Addr().String()+"/x")
 	if resp.Proto != "HTTP/1.1" {
 		t.Errorf("got %s, want HTTP/1.1", resp.Proto)
 	}
-	rec.waitClosed(t, 1)
-	if n := len(rec.all()); n != before {
+	waitClosed(t, rec, 2)
+	if n := len(rec.Frames()); n != before {
 		t.Errorf("got %d frames from an HTTP/1.1 connection, want none", n-before)
 	}
 }
@@ -240,8 +207,8 @@ func TestHTTP1IsRelayedUndecoded(t *testing.T) {
 	if resp.Proto != "HTTP/1.1" {
 		t.Errorf("got %s, want HTTP/1.1", resp.Proto)
 	}
-	rec.waitClosed(t, 1)
-	f := rec.all()
+	waitClosed(t, rec, 1)
+	f := rec.Frames()
 	if len(f) != 1 || !errors.Is(f[0].Err, ErrNotHTTP2) {
 		t.Errorf("got %v, want one ErrNotHTTP2 report", f)
 	}
@@ -264,8 +231,8 @@ func TestUnreachableTarget(t *testing.T) {
 	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
 		t.Errorf("got %v, want the tap to hang up", err)
 	}
-	rec.waitClosed(t, 1)
-	if rec.conns[0].Err == nil {
+	waitClosed(t, rec, 1)
+	if rec.Conns()[0].Err == nil {
 		t.Error("got no error for an unreachable target")
 	}
 }
@@ -292,7 +259,7 @@ func TestNghttpSeesTheSameFrames(t *testing.T) {
 	if err != nil {
 		t.Fatalf("nghttp: %v\n%s", err, out)
 	}
-	rec.waitClosed(t, 1)
+	waitClosed(t, rec, 1)
 	var theirs [2][]string
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	for sc.Scan() {
@@ -309,7 +276,7 @@ func TestNghttpSeesTheSameFrames(t *testing.T) {
 			fmt.Sprintf("%s len=%s flags=%d stream=%s", m[2], m[3], flags, m[5]))
 	}
 	var ours [2][]string
-	for _, f := range rec.all() {
+	for _, f := range rec.Frames() {
 		if f.Preface {
 			continue
 		}
@@ -332,7 +299,7 @@ func TestNghttpSeesTheSameFrames(t *testing.T) {
 			t.Errorf("%v: nghttp says\n%s\nthe tap saw\n%s", Direction(dir), a, b)
 		}
 	}
-	if got := len(find(rec.all(), ClientToServer, http2.FrameHeaders)); got != 2 {
+	if got := len(find(rec.Frames(), ClientToServer, http2.FrameHeaders)); got != 2 {
 		t.Errorf("got %d requests, want 2 on one connection", got)
 	}
 }
@@ -352,8 +319,8 @@ func TestTLSHandshakeFailure(t *testing.T) {
 		c.Close()
 		t.Fatal("handshake succeeded against an untrusted certificate")
 	}
-	rec.waitClosed(t, 1)
-	if rec.conns[0].Err == nil {
+	waitClosed(t, rec, 1)
+	if rec.Conns()[0].Err == nil {
 		t.Error("got no error for a failed handshake")
 	}
 }

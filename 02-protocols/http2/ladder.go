@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strings"
-	"sync"
 
 	"golang.org/x/net/http2"
 
@@ -11,65 +10,9 @@ import (
 	"backend-protocols/internal/timeline"
 )
 
-// watch receives the tap's frames: it prints them on the timeline while
-// printing is on, and keeps them for the scenario to count and measure.
-type watch struct {
-	tl *timeline.Timeline
-
-	mu     sync.Mutex
-	print  bool
-	frames []h2tap.Frame
-	wake   chan struct{} // pinged after every frame
-}
-
-func newWatch(tl *timeline.Timeline) *watch {
-	return &watch{tl: tl, wake: make(chan struct{}, 1)}
-}
-
-// Printing turns the live printing of frames on or off.
-func (w *watch) printing(on bool) {
-	w.mu.Lock()
-	w.print = on
-	w.mu.Unlock()
-}
-
-// reset forgets the frames kept so far.
-func (w *watch) reset() {
-	w.mu.Lock()
-	w.frames = nil
-	w.mu.Unlock()
-}
-
-// all returns the frames kept since the last reset.
-func (w *watch) all() []h2tap.Frame {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]h2tap.Frame(nil), w.frames...)
-}
-
-func (w *watch) onFrame(f h2tap.Frame) {
-	w.mu.Lock()
-	w.frames = append(w.frames, f)
-	print := w.print
-	w.mu.Unlock()
-	if print {
-		printFrame(w.tl, f)
-	}
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
-
 // actors names the sender and receiver of a frame.
 func actors(f h2tap.Frame) (from, to string) {
 	return (&h2tap.Printer{}).Actors(f)
-}
-
-// printFrame prints one frame as a Send event; a header block's fields
-// follow, one per line.
-func printFrame(tl *timeline.Timeline, f h2tap.Frame) {
-	(&h2tap.Printer{TL: tl}).Print(f)
 }
 
 // short is a frame's label in a ladder diagram.
