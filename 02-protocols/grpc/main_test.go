@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"backend-protocols/02-protocols/grpc/grpcwire"
+	"backend-protocols/internal/demo"
 	"backend-protocols/internal/leak"
 	"backend-protocols/internal/timeline"
 )
@@ -107,27 +108,18 @@ func TestScenario(t *testing.T) {
 func startServe(t *testing.T, frames, useTLS bool) (string, *timeline.Timeline) {
 	t.Helper()
 	tl := timeline.Quiet()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan string, 1)
-	go func() {
-		done <- serve(ctx, tl, "127.0.0.1:0", frames, useTLS, func(a string) { ready <- a })
-	}()
+	addr, stop, err := demo.Background(func(ctx context.Context, ready func(string)) error {
+		return serve(ctx, tl, "127.0.0.1:0", frames, useTLS, ready)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Error(err)
 		}
 	})
-	select {
-	case addr := <-ready:
-		return addr, tl
-	case err := <-done:
-		t.Fatalf("-serve ended: %v", err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("-serve did not listen in 5s")
-	}
-	return "", nil
+	return addr, tl
 }
 
 func grpcurl(t *testing.T, args ...string) (string, error) {
