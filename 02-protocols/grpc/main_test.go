@@ -230,3 +230,56 @@ func TestConnectThroughFrames(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestServeWithNghttp makes a gRPC call with nghttp, an independent
+// HTTP/2 client that prints every frame: the response is HEADERS, one
+// DATA frame per to-do, then the trailers with END_STREAM.
+func TestServeWithNghttp(t *testing.T) {
+	nghttp, err := exec.LookPath("nghttp")
+	if err != nil {
+		t.Skip("nghttp not installed (Debian package nghttp2-client)")
+	}
+	addr, _ := startServe(t, false, false)
+	tr := grpcwire.H2C()
+	defer tr.CloseIdleConnections()
+	c := grpcwire.NewClient("http://"+addr, tr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, text := range []string{"one", "two"} {
+		if err := c.Invoke(ctx, todoService+"createTodo", &TodoItem{Text: text}, &TodoItem{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	void := filepath.Join(t.TempDir(), "void.bin")
+	if err := os.WriteFile(void, []byte{0, 0, 0, 0, 0}, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.CommandContext(ctx, nghttp, "-v", "-H", ":method: POST",
+		"-H", "content-type: application/grpc", "-H", "te: trailers", "-d", void,
+		"http://"+addr+todoService+"readTodosStream").CombinedOutput()
+	if err != nil {
+		t.Fatalf("nghttp: %v\n%s", err, out)
+	}
+	got := string(out)
+	data := strings.Count(got, "recv DATA frame")
+	status := strings.Index(got, "grpc-status: 0")
+	if data != 2 || status < strings.LastIndex(got, "recv DATA frame") ||
+		!strings.Contains(got[status:], "END_STREAM | END_HEADERS") {
+		t.Errorf("got %d DATA frames, status at %d; want 2 and then trailers:\n%s", data, status, got)
+	}
+}
+
+// FuzzTodoMessages decodes arbitrary bytes as the to-do messages.
+func FuzzTodoMessages(f *testing.F) {
+	f.Add((&TodoItems{Items: []*TodoItem{{ID: -1, Text: "x"}}}).MarshalAppend(nil))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		for _, m := range []grpcwire.Message{&VoidNoParam{}, &TodoItem{}, &TodoItems{}} {
+			if err := m.Unmarshal(in); err != nil {
+				continue
+			}
+			if err := m.Unmarshal(m.MarshalAppend(nil)); err != nil {
+				t.Fatalf("%T: re-encoding of % x does not decode: %v", m, in, err)
+			}
+		}
+	})
+}

@@ -328,3 +328,17 @@ func FuzzMetadata(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseStatus: whatever a server puts in grpc-status and grpc-message,
+// the client gets a status, never a panic.
+func FuzzParseStatus(f *testing.F) {
+	f.Add("0", "")
+	f.Add("13", "%E2%98%BA%zz")
+	f.Add("-1", "x")
+	f.Fuzz(func(t *testing.T, code, msg string) {
+		st := parseStatus([]string{code}, []string{msg})
+		if st.Code == OK && st.Message != DecodeMessage(msg) {
+			t.Fatalf("got %+v", st)
+		}
+	})
+}
