@@ -273,80 +273,80 @@ func (r *Reader) AppendUnknown(dst []byte) []byte { return append(dst, r.rec...)
 
 // Varints appends int32, int64, uint32, uint64 or enum values.
 func Varints[T ~int32 | ~int64 | ~uint32 | ~uint64](r *Reader, dst []T) []T {
-	r.varints(func(v uint64) { dst = append(dst, T(v)) })
-	return dst
+	return appendVarints(r, dst, func(v uint64) T { return T(v) })
 }
 
 // Sints appends ZigZag-encoded sint32 or sint64 values.
 func Sints[T ~int32 | ~int64](r *Reader, dst []T) []T {
-	r.varints(func(v uint64) { dst = append(dst, T(DecodeZigZag(v))) })
-	return dst
+	return appendVarints(r, dst, func(v uint64) T { return T(DecodeZigZag(v)) })
 }
 
 // Bools appends bool values.
 func Bools(r *Reader, dst []bool) []bool {
-	r.varints(func(v uint64) { dst = append(dst, v != 0) })
-	return dst
+	return appendVarints(r, dst, func(v uint64) bool { return v != 0 })
 }
 
 // Fixed32s appends fixed32 or sfixed32 values.
 func Fixed32s[T ~uint32 | ~int32](r *Reader, dst []T) []T {
-	r.fixed(I32, func(v uint64) { dst = append(dst, T(uint32(v))) })
-	return dst
+	return appendFixed(r, dst, I32, func(v uint64) T { return T(uint32(v)) })
 }
 
 // Fixed64s appends fixed64 or sfixed64 values.
 func Fixed64s[T ~uint64 | ~int64](r *Reader, dst []T) []T {
-	r.fixed(I64, func(v uint64) { dst = append(dst, T(v)) })
-	return dst
+	return appendFixed(r, dst, I64, func(v uint64) T { return T(v) })
 }
 
 // Doubles appends double values.
 func Doubles(r *Reader, dst []float64) []float64 {
-	r.fixed(I64, func(v uint64) { dst = append(dst, math.Float64frombits(v)) })
-	return dst
+	return appendFixed(r, dst, I64, math.Float64frombits)
 }
 
-func (r *Reader) varints(add func(uint64)) {
+// appendVarints appends the current record's varints, one or packed,
+// converted by conv (which captures nothing, so costs no allocation).
+func appendVarints[T any](r *Reader, dst []T, conv func(uint64) T) []T {
 	switch r.tag.Type() {
 	case Varint:
-		add(r.v)
+		return append(dst, conv(r.v))
 	case Len:
 		for p := r.p; len(p) > 0; {
 			v, n, err := ConsumeVarint(p)
 			if err != nil {
 				r.fail(fmt.Errorf("field %d: %w: %w", r.tag.Num(), ErrPacked, err))
-				return
+				return dst
 			}
-			add(v)
+			dst = append(dst, conv(v))
 			p = p[n:]
 		}
 	default:
 		r.want(Varint)
 	}
+	return dst
 }
 
-func (r *Reader) fixed(t Type, add func(uint64)) {
+// appendFixed appends the current record's 4- or 8-byte values (t is I32
+// or I64), one or packed.
+func appendFixed[T any](r *Reader, dst []T, t Type, conv func(uint64) T) []T {
 	size := 4
 	if t == I64 {
 		size = 8
 	}
 	switch r.tag.Type() {
 	case t:
-		add(r.v)
+		return append(dst, conv(r.v))
 	case Len:
 		if len(r.p)%size != 0 {
 			r.fail(fmt.Errorf("field %d: %w", r.tag.Num(), ErrPacked))
-			return
+			return dst
 		}
 		for p := r.p; len(p) > 0; p = p[size:] {
 			if size == 4 {
-				add(uint64(fixed32(p)))
+				dst = append(dst, conv(uint64(fixed32(p))))
 			} else {
-				add(fixed64(p))
+				dst = append(dst, conv(fixed64(p)))
 			}
 		}
 	default:
 		r.want(t)
 	}
+	return dst
 }
