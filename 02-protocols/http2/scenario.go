@@ -205,6 +205,16 @@ func stepH2C(ctx context.Context, tl *timeline.Timeline, res *result, tap *tappe
 	res.H2C.Frames = len(frames)
 	tl.Printf("\nthe same frames as flights (a flight is what one side sends before it hears back):")
 	res.H2C.Flights, res.H2C.RoundTrip = ladder(tl, frames)
+	for _, f := range frames {
+		if f.Dir == h2tap.ServerToClient {
+			break
+		}
+		if f.Type() == http2.FrameHeaders {
+			tl.Printf("with prior knowledge the request rode in the client's first flight, " +
+				"with the preface: it did not wait for the server's SETTINGS")
+			break
+		}
+	}
 	return nil
 }
 

@@ -43,8 +43,11 @@
 // UNIMPLEMENTED, and the client never offers one), the +json and other
 // codecs, retries, load balancing and name resolution, keepalive policy
 // (net/http's HTTP2Config has PING settings), server reflection, and
-// grpc-status-details-bin. Two limits come from net/http: a handler cannot
-// send RST_STREAM itself, so at a server-side deadline the call ends with
-// DEADLINE_EXCEEDED in trailers instead; and a client ending a call
-// early resets the stream with CANCEL, not NO_ERROR.
+// grpc-status-details-bin. Some of the wire is net/http's to decide: a
+// handler cannot send RST_STREAM itself, so at a server-side deadline the
+// call ends with DEADLINE_EXCEEDED in trailers instead; a client ending a
+// call early resets the stream with CANCEL, not NO_ERROR; headers go out
+// in net/http's order, so grpc-timeout is not always first after the
+// pseudo-headers (a SHOULD of the spec); and unary requests and small
+// responses carry content-length, which gRPC neither needs nor forbids.
 package grpcwire

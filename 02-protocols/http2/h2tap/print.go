@@ -43,11 +43,16 @@ const indent = 32
 func (p *Printer) Print(f Frame) {
 	from, to := p.Actors(f)
 	if f.Fields == nil {
-		p.TL.Send(from, to, "%s", f)
-		if p.Data != nil && f.Type() == http2.FrameData && !f.Preface && f.Err == nil {
-			for _, l := range p.Data(f) {
-				p.TL.Printf("%*s%s", indent, "", l)
-			}
+		if p.Data == nil || f.Type() != http2.FrameData || f.Preface || f.Err != nil {
+			p.TL.Send(from, to, "%s", f)
+			return
+		}
+		// The payload is described below instead of quoted.
+		bare := f
+		bare.Data = nil
+		p.TL.Send(from, to, "%s", bare)
+		for _, l := range p.Data(f) {
+			p.TL.Printf("%*s%s", indent, "", l)
 		}
 		return
 	}
