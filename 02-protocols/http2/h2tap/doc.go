@@ -39,6 +39,10 @@
 // at most one frame per direction (at most 16 MiB, the largest a 24-bit
 // length allows) and one header block (MaxHeaderBlock).
 //
+// Recorder keeps what a tap reports, for a demo or a test to wait on
+// ("the RST_STREAM has arrived"), and Printer prints frames on a demo's
+// timeline, a header block's fields one per line.
+//
 // What it leaves out: it observes and does not enforce. A peer's
 // SETTINGS_MAX_FRAME_SIZE, stream states and flow-control windows are not
 // checked (the peers do that and will say so with RST_STREAM or GOAWAY,
