@@ -78,7 +78,8 @@ func TestScenario(t *testing.T) {
 		if d.Took < 100*time.Millisecond || d.Took > 900*time.Millisecond {
 			t.Errorf("gave up after %v, want soon after 100ms", d.Took)
 		}
-		if t0, err := grpcwire.ParseTimeout(d.Timeout); err != nil || t0 > 100*time.Millisecond || t0 < 50*time.Millisecond {
+		t0, err := grpcwire.ParseTimeout(d.Timeout)
+		if err != nil || t0 > 100*time.Millisecond || t0 < 50*time.Millisecond {
 			t.Errorf("got grpc-timeout %q, want about 100ms", d.Timeout)
 		}
 		if d.Server != grpcwire.DeadlineExceeded && d.Server != grpcwire.Canceled {
@@ -149,7 +150,8 @@ func TestServeWithGrpcurl(t *testing.T) {
 		t.Errorf("readTodosStream: %v\n%s", err, out)
 	}
 	out, err = grpcurl(t, append(todo, "-d", `{"text": ""}`, addr, "todoPackage.Todo/createTodo")...)
-	if err == nil || !strings.Contains(out, "InvalidArgument") || !strings.Contains(out, "a to-do needs text — «» is empty") {
+	if err == nil || !strings.Contains(out, "InvalidArgument") ||
+		!strings.Contains(out, "a to-do needs text — «» is empty") {
 		t.Errorf("empty text: got %v\n%s\nwant InvalidArgument and the message decoded", err, out)
 	}
 	test := []string{"-plaintext", "-import-path", "interop", "-proto", "testing.proto"}

@@ -275,7 +275,8 @@ func slowRequest(n int, pause time.Duration) *interop.StreamingOutputCallRequest
 func stepDeadline(ctx context.Context, tl *timeline.Timeline, res *result, c *grpcwire.Client,
 	w *wire, log calls) error {
 	const limit = 100 * time.Millisecond
-	tl.Printf("== a deadline: StreamingOutputCall pausing 1 s before its answer, called with a %v deadline", limit)
+	tl.Printf("== a deadline: StreamingOutputCall pausing 1 s before its answer, "+
+		"called with a %v deadline", limit)
 	n := w.Len()
 	w.Printing(true)
 	defer w.Printing(false)

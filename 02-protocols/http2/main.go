@@ -117,7 +117,8 @@ func serve(ctx context.Context, tl *timeline.Timeline, addr string, useTLS, fram
 		}
 		tl.Note("server", "CA certificate written to %s (curl --cacert %s)", path, path)
 	}
-	tl.Note("server", "%s://%s/ through the frame tap; routes /hello /fast /slow?ms= /wait /big?kb= /together?n=",
+	tl.Note("server", "%s://%s/ through the frame tap; "+
+		"routes /hello /fast /slow?ms= /wait /big?kb= /together?n=",
 		scheme, tap.Addr())
 	if ready != nil {
 		ready(tap.Addr().String())

@@ -161,7 +161,8 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (res resul
 		return res, err
 	}
 	defer tap.Close()
-	tl.Note("server", "net/http on %s speaks HTTP/1.1 and h2c; a frame tap on %s relays to it and decodes every frame",
+	tl.Note("server", "net/http on %s speaks HTTP/1.1 and h2c; "+
+		"a frame tap on %s relays to it and decodes every frame",
 		run.Addr, tap.Addr())
 
 	steps := []struct {
@@ -245,7 +246,8 @@ func stepTLS(ctx context.Context, tl *timeline.Timeline, res *result, srv *serve
 		return err
 	}
 	defer tap.Close()
-	tl.Note("server", "HTTPS on %s with a certificate from an in-memory CA; the tap on %s holds one from the same CA",
+	tl.Note("server", "HTTPS on %s with a certificate from an in-memory CA; "+
+		"the tap on %s holds one from the same CA",
 		run.Addr, tap.Addr())
 	tap.printing(true)
 	tr := &http.Transport{TLSClientConfig: ca.ClientConfig(), ForceAttemptHTTP2: true,

@@ -11,7 +11,8 @@ import (
 // ready with its address once it listens) in a goroutine, for a test
 // that points a real client at it. It returns that address and stop,
 // which cancels the server's context and returns what serve returned.
-func Background(serve func(ctx context.Context, ready func(addr string)) error) (addr string, stop func() error, err error) {
+func Background(serve func(ctx context.Context, ready func(addr string)) error) (
+	addr string, stop func() error, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	up := make(chan string, 1)

@@ -341,7 +341,8 @@ func TestDeadlines(t *testing.T) {
 		if out.N < 2000 || out.N > 3000 {
 			t.Errorf("server sees %d ms left, want about 3000", out.N)
 		}
-		if err := c.Invoke(context.Background(), "/test.Echo/Deadline", &msg{}, &out); err != nil || out.S != "none" {
+		err := c.Invoke(context.Background(), "/test.Echo/Deadline", &msg{}, &out)
+		if err != nil || out.S != "none" {
 			t.Errorf("without a deadline: got %+v, %v; want none", out, err)
 		}
 	})

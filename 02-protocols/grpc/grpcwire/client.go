@@ -133,7 +133,8 @@ func (c *Client) newStream(ctx context.Context, method string, opts []CallOption
 // newRequest builds the Request-Headers: POST to /Service/Method,
 // content-type, te: trailers, grpc-timeout from the context's deadline,
 // the user agent and the metadata.
-func (c *Client) newRequest(ctx context.Context, method string, body io.Reader, o *callOptions) (*http.Request, error) {
+func (c *Client) newRequest(ctx context.Context, method string, body io.Reader,
+	o *callOptions) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+method, body)
 	if err != nil {
 		return nil, Errorf(Internal, "grpc: %v", err)
