@@ -14,11 +14,11 @@ type appKeys struct {
 	prevUntil  time.Time
 	phase      bool // the Key Phase bit of the current keys
 
-	firstSent      int64 // first packet number sent in this phase
-	firstRecv      int64 // first packet number received in this phase
-	ackedInPhase   bool  // a packet of this phase was acknowledged
-	sentInPhase    uint64
-	updateWanted   bool // the application asked for an update
+	firstSent       int64 // first packet number sent in this phase
+	firstRecv       int64 // first packet number received in this phase
+	ackedInPhase    bool  // a packet of this phase was acknowledged
+	sentInPhase     uint64
+	updateWanted    bool // the application asked for an update
 	peerUpdatedLast bool
 }
 

@@ -55,9 +55,9 @@ type Stream struct {
 	ctrlQueued   bool // in the connection's control queue
 	removed      bool
 
-	rd, wd           deadline
-	readCh, writeCh  chan struct{}
-	zeroRTTSent      bool
+	rd, wd          deadline
+	readCh, writeCh chan struct{}
+	zeroRTTSent     bool
 }
 
 // Stream id bits (RFC 9000, Section 2.1).
