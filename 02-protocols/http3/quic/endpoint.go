@@ -321,15 +321,25 @@ func (e *Endpoint) removeConn(c *Conn) {
 // Close closes every connection (sending CONNECTION_CLOSE) and the
 // socket, and waits for all of the endpoint's goroutines.
 func (e *Endpoint) Close() error {
-	e.closeOnce.Do(func() { close(e.closing) })
+	e.markClosing()
 	e.connWG.Wait()
 	e.closeSocket()
 	return nil
 }
 
+// markClosing tells every connection to close. Under the lock, so that
+// addConn never starts a connection once Close waits for them.
+func (e *Endpoint) markClosing() {
+	e.closeOnce.Do(func() {
+		e.mu.Lock()
+		close(e.closing)
+		e.mu.Unlock()
+	})
+}
+
 // closeSocket closes the socket and waits for the read loop.
 func (e *Endpoint) closeSocket() {
-	e.closeOnce.Do(func() { close(e.closing) })
+	e.markClosing()
 	e.sockOnce.Do(func() { e.conn.Close() })
 	e.readWG.Wait()
 }
