@@ -71,7 +71,7 @@ type Conn struct {
 
 	idleTimeout  time.Duration
 	lastRecv     time.Time // last packet processed
-	lastAckSent  time.Time // first ack-eliciting packet sent since lastRecv
+	lastAckSent  time.Time // first ack-eliciting packet sent after lastRecv
 	started      time.Time
 	keepAliveDue time.Time
 	mtu          mtuProbe
@@ -479,7 +479,7 @@ func (c *Conn) onTimers(now time.Time) {
 		c.closeErr = context.DeadlineExceeded
 		return
 	}
-	if now.Sub(c.lastRecv) >= c.effectiveIdle() {
+	if now.Sub(c.idleStart()) >= c.effectiveIdle() {
 		// Idle timeout: close silently (RFC 9000, Section 10.1).
 		c.closeErr = ErrIdleTimeout
 		c.state = stateClosed
@@ -493,6 +493,16 @@ func (c *Conn) onTimers(now time.Time) {
 		now.Sub(c.lastActivity()) >= c.config.KeepAlivePeriod {
 		c.ctrl.ping = true
 	}
+}
+
+// idleStart is when the idle timer last restarted: on each packet
+// received, and on the first ack-eliciting packet sent after one
+// (RFC 9000, Section 10.1).
+func (c *Conn) idleStart() time.Time {
+	if c.lastAckSent.After(c.lastRecv) {
+		return c.lastAckSent
+	}
+	return c.lastRecv
 }
 
 // lastActivity is the later of the last packet received and the last
@@ -530,7 +540,7 @@ func (c *Conn) nextTimer(now time.Time) time.Time {
 	if !c.handshakeComplete {
 		early(c.started.Add(c.config.HandshakeTimeout))
 	}
-	early(c.lastRecv.Add(c.effectiveIdle()))
+	early(c.idleStart().Add(c.effectiveIdle()))
 	early(c.rec.lossTimer)
 	early(c.rec.pacerWake)
 	for i := range c.spaces {

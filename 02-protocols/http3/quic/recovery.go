@@ -143,6 +143,9 @@ func (c *Conn) onPacketSent(sp pnSpace, p sentPacket) {
 			s.lastAckElicitingSent = p.sent
 			s.ackElicitingInFlight++
 			c.rec.lastAckElicitingSent = p.sent
+			if !c.lastAckSent.After(c.lastRecv) {
+				c.lastAckSent = p.sent
+			}
 		}
 		c.rec.cc.onSent(p.size)
 	}
