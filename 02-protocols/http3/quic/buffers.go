@@ -121,7 +121,7 @@ func (s *sendBuffer) ack(off, end uint64) {
 		n := s.acked[0].end - s.base
 		s.start += int(n)
 		s.base = s.acked[0].end
-		s.acked = s.acked[1:]
+		s.acked.removeBelow(s.base)
 		if s.start == len(s.buf) {
 			s.start = 0
 			s.buf = s.buf[:0]

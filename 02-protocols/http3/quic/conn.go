@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -96,12 +97,13 @@ type Conn struct {
 	hsClosed bool
 	rdClosed bool
 
+	queueDrops atomic.Uint64 // datagrams dropped: recvq was full
 	// Datagram counters for traces.
 	dgSent, dgRecv uint64
 	// Statistics.
 	stats Stats
 
-	sendBuf []byte
+	sendFree [][]byte // datagram buffers to reuse
 	frame   frame // reused by the decoder
 	out     []outDatagram
 }
@@ -120,6 +122,9 @@ type Stats struct {
 	PathChallenges int
 	// KeyUpdates counts 1-RTT key phase changes.
 	KeyUpdates int
+	// QueueDrops counts datagrams dropped because the connection's
+	// goroutine fell behind.
+	QueueDrops uint64
 }
 
 // datagram is one received UDP payload and where it came from.
@@ -139,7 +144,7 @@ const maxHeld = 16
 
 // recvqLen bounds the datagrams waiting for the connection's goroutine;
 // beyond it they are dropped, as a full socket buffer would.
-const recvqLen = 256
+const recvqLen = 1024
 
 // earlyState tracks 0-RTT on a connection.
 type earlyState int
@@ -196,7 +201,9 @@ func (c *Conn) ConnectionState() tls.ConnectionState {
 func (c *Conn) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.stats
+	st := c.stats
+	st.QueueDrops = c.queueDrops.Load()
+	return st
 }
 
 // RTT returns the smoothed round-trip time estimate.
@@ -358,6 +365,7 @@ func (c *Conn) deliver(d datagram) {
 	select {
 	case c.recvq <- d:
 	default:
+		c.queueDrops.Add(1)
 		c.ep.putBuf(d.buf)
 	}
 }

@@ -69,7 +69,7 @@ func (c *Conn) flush(now time.Time) []outDatagram {
 // recycle returns written datagram buffers for reuse.
 func (c *Conn) recycle(out []outDatagram) {
 	for i := range out {
-		c.ep.putSendBuf(out[i].b)
+		c.putSendBuf(out[i].b)
 		out[i] = outDatagram{}
 	}
 }
@@ -118,7 +118,7 @@ func (c *Conn) buildDatagram(now time.Time) (outDatagram, bool) {
 			c.rec.pacerWake = time.Time{}
 		}
 	}
-	buf := c.ep.getSendBuf()
+	buf := c.getSendBuf()
 	var pkts [maxPacketsPerDatagram]builtPacket
 	n := 0
 	padTo := 0
@@ -143,7 +143,7 @@ func (c *Conn) buildDatagram(now time.Time) (outDatagram, bool) {
 		}
 	}
 	if n == 0 {
-		c.ep.putSendBuf(buf)
+		c.putSendBuf(buf)
 		return outDatagram{}, false
 	}
 	// Pad the last packet so that the datagram reaches padTo.
@@ -508,8 +508,9 @@ func (c *Conn) addStreamData(pb *packetBuilder) {
 // popSend takes the first stream off the send queue.
 func (ss *streamSet) popSend() {
 	ss.sendq[0].queued = false
-	ss.sendq[0] = nil
-	ss.sendq = ss.sendq[1:]
+	n := copy(ss.sendq, ss.sendq[1:])
+	ss.sendq[n] = nil
+	ss.sendq = ss.sendq[:n]
 }
 
 // sendPathResponses answers PATH_CHALLENGE frames that came from another
@@ -526,7 +527,7 @@ func (c *Conn) sendPathResponses(out []outDatagram, now time.Time) []outDatagram
 			kept = append(kept, r)
 			continue
 		}
-		buf := c.ep.getSendBuf()
+		buf := c.getSendBuf()
 		s := &c.spaces[spaceApp]
 		bp := builtPacket{sp: spaceApp, typ: Packet1RTT, k: k}
 		pn := s.nextPN
@@ -560,7 +561,7 @@ func (c *Conn) buildMTUProbe(now time.Time) (outDatagram, bool) {
 	if k == nil || typ != Packet1RTT {
 		return outDatagram{}, false
 	}
-	buf := c.ep.getSendBuf()
+	buf := c.getSendBuf()
 	s := &c.spaces[spaceApp]
 	bp := builtPacket{sp: spaceApp, typ: Packet1RTT, k: k}
 	pn := s.nextPN
@@ -585,7 +586,7 @@ func (c *Conn) buildMTUProbe(now time.Time) (outDatagram, bool) {
 // buildClose builds the datagram carrying CONNECTION_CLOSE, in every
 // space the peer may be able to read (RFC 9000, Section 10.2.3).
 func (c *Conn) buildClose(now time.Time) (outDatagram, bool) {
-	buf := c.ep.getSendBuf()
+	buf := c.getSendBuf()
 	n := 0
 	var pkts [maxPacketsPerDatagram]builtPacket
 	padTo := 0
@@ -630,7 +631,7 @@ func (c *Conn) buildClose(now time.Time) (outDatagram, bool) {
 		n++
 	}
 	if n == 0 {
-		c.ep.putSendBuf(buf)
+		c.putSendBuf(buf)
 		return outDatagram{}, false
 	}
 	if padTo > len(buf) {

@@ -35,7 +35,6 @@ type Endpoint struct {
 	readWG    sync.WaitGroup
 
 	recvPool sync.Pool
-	sendPool sync.Pool
 }
 
 // maxConns bounds the connections one endpoint holds; new clients beyond
@@ -89,7 +88,6 @@ func newEndpoint(uc *net.UDPConn, cfg *Config) *Endpoint {
 	}
 	rand.Read(e.resetKey)
 	e.recvPool.New = func() any { b := make([]byte, recvBufSize); return &b }
-	e.sendPool.New = func() any { b := make([]byte, 0, sendBufSize); return &b }
 	// Bigger socket buffers absorb bursts; the kernel may cap them.
 	uc.SetReadBuffer(4 << 20)
 	uc.SetWriteBuffer(4 << 20)
@@ -352,13 +350,20 @@ func (e *Endpoint) putBuf(b *[]byte) {
 	}
 }
 
-func (e *Endpoint) getSendBuf() []byte {
-	return (*e.sendPool.Get().(*[]byte))[:0]
+// getSendBuf returns an empty buffer for a datagram, reusing one the
+// connection sent earlier.
+func (c *Conn) getSendBuf() []byte {
+	if n := len(c.sendFree); n > 0 {
+		b := c.sendFree[n-1]
+		c.sendFree = c.sendFree[:n-1]
+		return b[:0]
+	}
+	return make([]byte, 0, sendBufSize)
 }
 
-func (e *Endpoint) putSendBuf(b []byte) {
-	if cap(b) == sendBufSize {
-		e.sendPool.Put(&b)
+func (c *Conn) putSendBuf(b []byte) {
+	if cap(b) == sendBufSize && len(c.sendFree) < 2*maxBatch {
+		c.sendFree = append(c.sendFree, b)
 	}
 }
 

@@ -93,6 +93,7 @@ type keys struct {
 	iv     [12]byte
 	hp     cipher.Block
 	nonce  [12]byte // scratch
+	mbuf   [16]byte // scratch for the header protection mask
 }
 
 // newKeys derives packet and header protection keys from a traffic
@@ -167,10 +168,9 @@ func (k *keys) nonceFor(pn uint64) []byte {
 
 // mask computes the header protection mask from a 16-byte sample of the
 // ciphertext (RFC 9001, Section 5.4.3: AES-ECB of the sample).
-func (k *keys) mask(sample []byte) [16]byte {
-	var m [16]byte
-	k.hp.Encrypt(m[:], sample)
-	return m
+func (k *keys) mask(sample []byte) *[16]byte {
+	k.hp.Encrypt(k.mbuf[:], sample)
+	return &k.mbuf
 }
 
 // protect seals the packet in b in place and applies header protection.

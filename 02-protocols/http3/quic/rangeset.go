@@ -64,7 +64,9 @@ func (s *rangeSet) removeBelow(v uint64) {
 	for i < len(rs) && rs[i].end <= v {
 		i++
 	}
-	rs = rs[i:]
+	// Shift down in place, so appends reuse the array.
+	n := copy(rs, rs[i:])
+	rs = rs[:n]
 	if len(rs) > 0 && rs[0].start < v {
 		rs[0].start = v
 	}

@@ -72,7 +72,7 @@ func (s *space) onReceived(id pnSpace, pn uint64, ackEliciting bool,
 	s.recvd.add(pn, pn+1)
 	if len(s.recvd) > maxAckRangesKept {
 		s.ignoreBelow = s.recvd[1].start
-		s.recvd = s.recvd[1:]
+		s.recvd.removeBelow(s.ignoreBelow)
 	}
 	if int64(pn) > s.largestRecv {
 		s.largestRecv = int64(pn)
