@@ -104,8 +104,8 @@ type Conn struct {
 	stats Stats
 
 	sendFree [][]byte // datagram buffers to reuse
-	frame   frame // reused by the decoder
-	out     []outDatagram
+	frame    frame    // reused by the decoder
+	out      []outDatagram
 }
 
 // Stats counts what a connection did.
