@@ -57,6 +57,7 @@ type Stream struct {
 
 	rd, wd          deadline
 	readCh, writeCh chan struct{}
+	sendDoneCh      chan struct{} // closed when the send side is finished
 	zeroRTTSent     bool
 }
 
@@ -75,7 +76,25 @@ func newStream(c *Conn, id uint64) *Stream {
 	local := (id&streamServerBit != 0) == c.isServer
 	s.hasSend = !isUni(id) || local
 	s.hasRecv = !isUni(id) || !local
+	s.sendDoneCh = make(chan struct{})
+	if !s.hasSend {
+		close(s.sendDoneCh)
+	}
 	return s
+}
+
+// WriteDone returns a channel closed once the send side is finished: the
+// peer acknowledged all data and the FIN, or acknowledged a reset, or the
+// connection closed. A server waits on it before closing a connection so
+// that a response is not cut off.
+func (s *Stream) WriteDone() <-chan struct{} { return s.sendDoneCh }
+
+// checkWriteDone closes writeDone when the send side has finished.
+func (s *Stream) checkWriteDone() {
+	if s.hasSend && (s.sendDone() || s.writeErr != nil &&
+		s.c.state != stateActive) && !isClosed(s.sendDoneCh) {
+		close(s.sendDoneCh)
+	}
 }
 
 // ID returns the stream id.
@@ -414,6 +433,7 @@ func (s *Stream) onDataAcked(off, n uint64, fin bool) {
 	if fin {
 		s.finAcked = true
 	}
+	s.checkWriteDone()
 	if s.out.unacked() < s.outLimit {
 		signal(s.writeCh)
 	}
@@ -433,6 +453,7 @@ func (s *Stream) onDataLost(off, n uint64, fin bool) {
 
 func (s *Stream) onResetAcked() {
 	s.resetAcked = true
+	s.checkWriteDone()
 	s.c.streams.maybeRemove(s)
 }
 
@@ -458,9 +479,12 @@ func (s *Stream) onMaxStreamDataLost() {
 	}
 }
 
-// sendDone reports whether the send side needs nothing more.
+// sendDone reports whether the send side needs nothing more: every
+// byte and the FIN acknowledged (the FIN's packet may be acknowledged
+// before an earlier one that is still to be resent), or a reset
+// acknowledged.
 func (s *Stream) sendDone() bool {
-	return !s.hasSend || s.finAcked || s.resetAcked
+	return !s.hasSend || s.finAcked && s.out.unacked() == 0 || s.resetAcked
 }
 
 // recvDone reports whether the receive side needs nothing more.
@@ -482,4 +506,7 @@ func (s *Stream) fail(err error) {
 	}
 	signal(s.readCh)
 	signal(s.writeCh)
+	if s.hasSend && !isClosed(s.sendDoneCh) {
+		close(s.sendDoneCh)
+	}
 }

@@ -19,7 +19,7 @@ type streamSet struct {
 	blockedBidi, blockedUni uint64 // limit a STREAMS_BLOCKED was sent for
 	sendBlockedBidi         bool
 	sendBlockedUni          bool
-	openCh                  chan struct{} // signalled when limits rise
+	openCh                  chan struct{} // closed and renewed when limits rise
 
 	// Streams the peer opens: how many were opened and finished, and the
 	// limits advertised.
@@ -30,8 +30,8 @@ type streamSet struct {
 	maxStreamsPendingBidi         bool
 	maxStreamsPendingUni          bool
 
-	acceptBidi, acceptUni []*Stream
-	acceptCh              chan struct{}
+	acceptBidi, acceptUni     []*Stream
+	acceptBidiCh, acceptUniCh chan struct{}
 
 	sendq []*Stream // streams with data to send, round robin
 	ctrlq []*Stream // streams with control frames to send
@@ -40,8 +40,9 @@ type streamSet struct {
 func (ss *streamSet) init(c *Conn) {
 	ss.c = c
 	ss.m = make(map[uint64]*Stream)
-	ss.openCh = make(chan struct{}, 1)
-	ss.acceptCh = make(chan struct{}, 1)
+	ss.openCh = make(chan struct{})
+	ss.acceptBidiCh = make(chan struct{}, 1)
+	ss.acceptUniCh = make(chan struct{}, 1)
 	ss.initBidi = uint64(c.config.MaxBidiRemoteStreams)
 	ss.initUni = uint64(c.config.MaxUniRemoteStreams)
 	ss.maxBidi, ss.maxUni = ss.initBidi, ss.initUni
@@ -105,7 +106,11 @@ func (ss *streamSet) forFrame(id, ft uint64, wantRecv bool) (*Stream, error) {
 			ss.acceptBidi = append(ss.acceptBidi, s)
 		}
 	}
-	signal(ss.acceptCh)
+	if isUni(id) {
+		signal(ss.acceptUniCh)
+	} else {
+		signal(ss.acceptBidiCh)
+	}
 	return ss.m[id], nil
 }
 
@@ -191,13 +196,14 @@ func (c *Conn) openStream(ctx context.Context, uni bool) (*Stream, error) {
 			return nil, err
 		}
 		s, ok := c.streams.open(uni)
+		ch := c.streams.openCh // taken with the failure, so no wake is missed
 		c.mu.Unlock()
 		if ok {
 			return s, nil
 		}
 		c.wakeup() // send STREAMS_BLOCKED
 		select {
-		case <-c.streams.openCh:
+		case <-ch:
 		case <-c.done:
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -218,15 +224,16 @@ func (c *Conn) AcceptUniStream(ctx context.Context) (*Stream, error) {
 func (c *Conn) acceptStream(ctx context.Context, uni bool) (*Stream, error) {
 	for {
 		c.mu.Lock()
-		q := &c.streams.acceptBidi
+		q, ch := &c.streams.acceptBidi, c.streams.acceptBidiCh
 		if uni {
-			q = &c.streams.acceptUni
+			q, ch = &c.streams.acceptUni, c.streams.acceptUniCh
 		}
 		if len(*q) > 0 {
 			s := (*q)[0]
+			(*q)[0] = nil
 			*q = (*q)[1:]
 			if len(*q) > 0 {
-				signal(c.streams.acceptCh) // for the next waiter
+				signal(ch) // for the next waiter
 			}
 			c.mu.Unlock()
 			return s, nil
@@ -238,7 +245,7 @@ func (c *Conn) acceptStream(ctx context.Context, uni bool) (*Stream, error) {
 		}
 		c.mu.Unlock()
 		select {
-		case <-c.streams.acceptCh:
+		case <-ch:
 		case <-c.done:
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -250,11 +257,18 @@ func (c *Conn) acceptStream(ctx context.Context, uni bool) (*Stream, error) {
 func (ss *streamSet) onMaxStreams(uni bool, v uint64) {
 	if uni && v > ss.peerMaxUni {
 		ss.peerMaxUni = v
-		signal(ss.openCh)
+		ss.wakeOpeners()
 	} else if !uni && v > ss.peerMaxBidi {
 		ss.peerMaxBidi = v
-		signal(ss.openCh)
+		ss.wakeOpeners()
 	}
+}
+
+// wakeOpeners wakes every goroutine waiting in OpenStream: several may
+// proceed when a limit rises by more than one.
+func (ss *streamSet) wakeOpeners() {
+	close(ss.openCh)
+	ss.openCh = make(chan struct{})
 }
 
 func (ss *streamSet) onMaxStreamsLost(uni bool) {
@@ -308,8 +322,9 @@ func (ss *streamSet) closeAll(err error) {
 	for _, s := range ss.m {
 		s.fail(err)
 	}
-	signal(ss.acceptCh)
-	signal(ss.openCh)
+	signal(ss.acceptBidiCh)
+	signal(ss.acceptUniCh)
+	ss.wakeOpeners()
 }
 
 // applyPeerParams sets the limits the peer's transport parameters give.
