@@ -207,8 +207,8 @@ func (sc *serverConn) serveStream(ctx context.Context, st *quic.Stream) {
 		qc.LocalAddr()))
 	b := &body{fr: fr, max: sc.maxFieldSection, isServer: true,
 		remain: req.ContentLength,
-		onErr: func(err error) { sc.streamError(st, err) },
-		close: func() { st.CloseRead(uint64(ErrCodeNoError)) }}
+		onErr:  func(err error) { sc.streamError(st, err) },
+		close:  func() { st.CloseRead(uint64(ErrCodeNoError)) }}
 	req.Body = b
 	w := &responseWriter{st: st, req: req, header: http.Header{},
 		maxField: sc.peerMaxFieldSection()}
