@@ -65,6 +65,7 @@ type Conn struct {
 	havePeerParams     bool
 	remembered         *rememberedParams // client: for 0-RTT
 	peerSCID           []byte            // the peer's first source id
+	peerDCID           []byte            // our id the peer used last
 
 	streams streamSet
 	flow    connFlow

@@ -200,10 +200,12 @@ func (c *Conn) handlePacket(h header, p []byte, d datagram, dgSize int,
 		c.path.validated = true
 		c.discardSpace(spaceInitial)
 	}
-	if c.isServer && h.typ == Packet1RTT && d.addr.IsValid() &&
-		d.addr != c.path.addr && !probing && int64(pn) == s.largestRecv &&
-		c.handshakeConfirmed {
-		c.migrate(d.addr, dgSize, now)
+	if h.typ == Packet1RTT && int64(pn) == s.largestRecv {
+		if c.isServer && d.addr.IsValid() && d.addr != c.path.addr &&
+			!probing && c.handshakeConfirmed {
+			c.migrate(d.addr, dgSize, now, !bytes.Equal(h.dcid, c.peerDCID))
+		}
+		c.peerDCID = append(c.peerDCID[:0], h.dcid...)
 	}
 	return true
 }

@@ -121,8 +121,19 @@ func (c *Conn) pathValidationFailed() {
 // packet number so far arrived from a new address: a NAT rebinding, or
 // the peer moving (Section 9.3). The new path is validated before more
 // than three times the received data is sent to it; the congestion
-// controller and RTT start afresh unless only the port changed.
-func (c *Conn) migrate(addr netip.AddrPort, size int, now time.Time) {
+// controller and RTT start afresh unless only the port changed. A peer
+// that migrates on purpose switches to a new connection id; this side
+// then switches too, so the two paths cannot be linked (Section 9.5). A
+// NAT rebinding keeps the id, and so does this side.
+func (c *Conn) migrate(addr netip.AddrPort, size int, now time.Time, newID bool) {
+	if newID && len(c.cids.peer) > 1 {
+		old := c.cids.peer[0]
+		c.cids.peer = c.cids.peer[1:]
+		c.cids.retire = append(c.cids.retire, old.seq)
+		if old.hasToken {
+			c.ep.removeResetToken(old.token)
+		}
+	}
 	old := c.path
 	if old.validated {
 		old.challenging = false
