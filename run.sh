@@ -14,7 +14,11 @@ cd "$(dirname "$0")" || exit 2
 
 chapters=(01-patterns 02-protocols 03-https 04-execution 05-proxying)
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=("${chapters[@]}")
+if [ ${#targets[@]} -eq 0 ]; then
+  for c in "${chapters[@]}"; do
+    [ -d "$c" ] && targets+=("$c")
+  done
+fi
 limit=${RUN_TIMEOUT:-60}
 
 demos=()

@@ -13,7 +13,7 @@ import (
 )
 
 func TestShortPollingIsChatty(t *testing.T) {
-	cfg := config{Tick: 30 * time.Millisecond, Poll: 10 * time.Millisecond}
+	cfg := config{Tick: 40 * time.Millisecond, Poll: 8 * time.Millisecond}
 	rep, err := scenario(context.Background(), timeline.Quiet(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +29,7 @@ func TestShortPollingIsChatty(t *testing.T) {
 			t.Errorf("got progress %d, want steps of 10", p)
 		}
 	}
-	// Polling three times per tick, about two answers in three are wasted.
+	// Polling five times per tick, about four answers in five are wasted.
 	if rep.News < 1 || rep.News > 10 {
 		t.Errorf("got %d answers with news, want 1..10", rep.News)
 	}

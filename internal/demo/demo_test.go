@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -186,5 +188,42 @@ func TestIsSet(t *testing.T) {
 	if !p.IsSet("tick") || p.IsSet("poll") {
 		t.Errorf("got IsSet(tick)=%v IsSet(poll)=%v, want true false",
 			p.IsSet("tick"), p.IsSet("poll"))
+	}
+}
+
+func TestStartChild(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := StartChild(ctx, exec.Command("sh", "-c",
+		"echo starting; echo 'server listening on http://127.0.0.1:4321 (x)'; sleep 30"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:4321" {
+		t.Errorf("got address %q", c.Addr)
+	}
+	c.Kill()
+	if _, err := StartChild(ctx, exec.Command("true")); err == nil {
+		t.Error("a child that never listens: got no error")
+	}
+}
+
+func TestStart(t *testing.T) {
+	served := make(chan string, 1)
+	r, err := Start(context.Background(), "127.0.0.1:0",
+		func(ctx context.Context, ln net.Listener) error {
+			served <- ln.Addr().String()
+			<-ctx.Done()
+			ln.Close()
+			return errors.New("stopped")
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := <-served; got != r.Addr || r.URL != "http://"+got {
+		t.Errorf("got %s %s, want the listener's address", r.Addr, r.URL)
+	}
+	if err := r.Close(); err == nil || err.Error() != "stopped" {
+		t.Errorf("Close: got %v, want serve's error", err)
 	}
 }

@@ -29,8 +29,16 @@ func TestJobAdvancesToHundred(t *testing.T) {
 		seen = append(seen, st.Progress)
 		p = st.Progress
 	}
-	if len(seen) != 10 || seen[0] != 10 || seen[9] != 100 {
-		t.Errorf("got progress %v, want 10..100 in steps of 10", seen)
+	// A busy machine may let two ticks pass between waits; the progress
+	// still only ever rises in steps of 10 and ends at 100.
+	for i, p := range seen {
+		if p%Step != 0 || (i > 0 && p <= seen[i-1]) {
+			t.Errorf("got progress %v, want rising steps of 10", seen)
+			break
+		}
+	}
+	if len(seen) == 0 || seen[len(seen)-1] != 100 {
+		t.Errorf("got progress %v, want it to end at 100", seen)
 	}
 }
 

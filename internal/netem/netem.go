@@ -1,12 +1,3 @@
-// Package netem emulates an imperfect network path in user space, for
-// demos and tests on loopback: a UDP relay that delays, drops, reorders and
-// duplicates datagrams (and can change its source port mid-flow, as a NAT
-// rebinding does), and a TCP relay that delays the bytes of each direction.
-//
-// A user-space relay cannot delay the TCP handshake itself (the kernel
-// answers the SYN before the relay sees a byte) nor lose TCP segments (it
-// sees a byte stream, not packets). Demos that count TCP round trips or need
-// TCP loss use a delay link between network namespaces instead.
 package netem
 
 import (

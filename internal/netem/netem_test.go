@@ -8,8 +8,11 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"backend-protocols/internal/leak"
 )
 
 // udpEcho starts a UDP server that answers each datagram with itself and
@@ -132,7 +135,7 @@ func sendAll(t *testing.T, r *UDPRelay, c *net.UDPConn, n int) {
 
 func TestUDPReorderAndDuplicate(t *testing.T) {
 	target, _ := udpEcho(t)
-	r, c := newRelay(t, target, Path{Delay: 2 * time.Millisecond,
+	r, c := newRelay(t, target, Path{Delay: 20 * time.Millisecond,
 		Reorder: 0.5, Duplicate: 0.2, Seed: 7}, Path{})
 	const n = 200
 	sendAll(t, r, c, n)
@@ -152,12 +155,12 @@ func TestUDPReorderAndDuplicate(t *testing.T) {
 	}
 	inversions := 0
 	for i := 1; i < len(got); i++ {
-		if got[i] < got[i-1] && got[i-1]-got[i] < 100 { // ignore byte wrap
+		if got[i] < got[i-1] { // n < 256: no byte wrap
 			inversions++
 		}
 	}
 	if inversions == 0 {
-		t.Errorf("got every datagram in order, want some overtaken")
+		t.Errorf("got every datagram in order, want some overtaken: %v", got)
 	}
 }
 
@@ -194,7 +197,6 @@ func TestUDPRebind(t *testing.T) {
 }
 
 func TestUDPCloseStopsGoroutines(t *testing.T) {
-	base := runtime.NumGoroutine()
 	target, _ := udpEcho(t)
 	r, err := NewUDPRelay("127.0.0.1:0", target, Path{}, Path{})
 	if err != nil {
@@ -207,9 +209,10 @@ func TestUDPCloseStopsGoroutines(t *testing.T) {
 	c.Close()
 	r.Close()
 	r.Close()
-	// The echo server's goroutine is still running until cleanup.
-	if n := runtime.NumGoroutine(); n > base+1 {
-		t.Errorf("got %d goroutines after Close, want at most %d", n, base+1)
+	// Close waits for its goroutines; they may take a moment to exit after
+	// signalling that they are done.
+	if left := leak.Gone(time.Second, "netem.(*UDPRelay)", "netem.(*queue"); len(left) > 0 {
+		t.Errorf("goroutines left after Close:\n%s", strings.Join(left, "\n\n"))
 	}
 }
 

@@ -105,19 +105,7 @@ func (d *direction) snapshot() Stats {
 func (d *direction) pass(b []byte, f *flow, dst netip.AddrPort) {
 	d.mu.Lock()
 	fate := d.c.next(b)
-	d.stats.Packets++
-	d.stats.Bytes += len(b)
-	switch {
-	case fate.drop:
-		d.stats.Dropped++
-	default:
-		if fate.reorder {
-			d.stats.Reordered++
-		}
-		if fate.copies > 1 {
-			d.stats.Duplicated++
-		}
-	}
+	d.stats.count(len(b), fate)
 	d.mu.Unlock()
 	if fate.drop {
 		return
