@@ -46,6 +46,21 @@ var ErrServerClosed = http.ErrServerClosed
 
 // Listen opens the server's UDP endpoint on addr.
 func (s *Server) Listen(addr string) (*quic.Endpoint, error) {
+	qc, err := s.EndpointConfig()
+	if err != nil {
+		return nil, err
+	}
+	return quic.Listen("udp", addr, qc)
+}
+
+// EndpointConfig returns the QUIC configuration Listen uses: QUICConfig
+// with TLSConfig offering only the "h3" ALPN token. Use it to run the
+// server on a socket of your own:
+//
+//	cfg, _ := srv.EndpointConfig()
+//	ep, _ := quic.NewEndpoint(udpConn, cfg)
+//	srv.Serve(ep)
+func (s *Server) EndpointConfig() (*quic.Config, error) {
 	if s.TLSConfig == nil {
 		return nil, errors.New("h3: Server.TLSConfig is required")
 	}
@@ -55,7 +70,7 @@ func (s *Server) Listen(addr string) (*quic.Endpoint, error) {
 	}
 	qc.TLSConfig = s.TLSConfig.Clone()
 	qc.TLSConfig.NextProtos = []string{NextProto}
-	return quic.Listen("udp", addr, &qc)
+	return &qc, nil
 }
 
 // ListenAndServe listens on the UDP address addr and serves.
