@@ -69,7 +69,7 @@ type holReport struct {
 // relay, UDP payloads.
 type dropper struct {
 	ip      bool
-	proto   byte // 6 TCP, 17 UDP
+	proto   atomic.Int32 // 6 TCP, 17 UDP
 	at      atomic.Int64
 	seen    atomic.Int64
 	dropped atomic.Int64
@@ -77,7 +77,7 @@ type dropper struct {
 
 // arm starts counting again and drops packet n (0: none).
 func (d *dropper) arm(proto byte, n int) {
-	d.proto = proto
+	d.proto.Store(int32(proto))
 	d.seen.Store(0)
 	d.dropped.Store(0)
 	d.at.Store(int64(n))
@@ -88,7 +88,7 @@ func (d *dropper) drop(_ int, pkt []byte) bool {
 	if at == 0 || len(pkt) < 1000 {
 		return false
 	}
-	if d.ip && (len(pkt) < 20 || pkt[9] != d.proto) {
+	if d.ip && (len(pkt) < 20 || int32(pkt[9]) != d.proto.Load()) {
 		return false
 	}
 	if d.seen.Add(1) == at {

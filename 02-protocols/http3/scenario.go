@@ -27,15 +27,15 @@ type config struct {
 
 // result is what the scenario measured, for the tests.
 type result struct {
-	HandshakeRoundTrips int // round trips until the handshake completed
-	FirstResponseRTs    int // round trips until the GET's response began
-	ClientInitials      int // Initial packets carrying the ClientHello
-	GetBody, PostBody   string
+	HandshakeRoundTrips   int // round trips until the handshake completed
+	FirstResponseRTs      int // round trips until the GET's response began
+	ClientInitials        int // Initial packets carrying the ClientHello
+	GetBody, PostBody     string
 	AddrBefore, AddrAfter string // the client's address as the server saw it
 	PathChallenges        int    // PATH_CHALLENGE frames the server sent
 	PathResponses         int    // PATH_RESPONSE frames the client sent
 	SameConn              bool   // the request after the rebinding reused the connection
-	HOL                 holReport
+	HOL                   holReport
 }
 
 // app is the demo's HTTP handler, shared by the scenario and -serve:
