@@ -1,7 +1,9 @@
 package h3
 
 import (
+	"bytes"
 	"encoding/hex"
+	"io"
 	"errors"
 	"strings"
 	"testing"
@@ -170,4 +172,30 @@ func FuzzDecodeFields(f *testing.F) {
 func FuzzSettings(f *testing.F) {
 	f.Add(appendSettings(nil, 100, 1)[2:])
 	f.Fuzz(func(t *testing.T, b []byte) { parseSettings(b) })
+}
+
+// FuzzRequestStream feeds arbitrary bytes to the server's request-stream
+// reader: frames, the field section, the request checks and the body.
+func FuzzRequestStream(f *testing.F) {
+	get := appendFrame(nil, frameHeaders, encodeFields(nil, []headerField{
+		{":method", "POST"}, {":scheme", "https"}, {":authority", "x"},
+		{":path", "/"}, {"content-length", "3"}}))
+	f.Add(appendFrame(get, frameData, []byte("abc")))
+	f.Add(appendFrame(appendFrame(get, 0x21, []byte("grease")), frameData, []byte("ab")))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fr := newFrameReader(bytes.NewReader(b))
+		fields, err := readHeaders(fr, 4096, true)
+		if err != nil {
+			return
+		}
+		req, err := requestFromFields(fields)
+		if err != nil {
+			return
+		}
+		body := &body{fr: fr, max: 4096, isServer: true, remain: req.ContentLength}
+		n, _ := io.Copy(io.Discard, body)
+		if req.ContentLength >= 0 && n > req.ContentLength {
+			t.Fatalf("read %d body bytes past content-length %d", n, req.ContentLength)
+		}
+	})
 }

@@ -218,8 +218,11 @@ func (sc *serverConn) serveStream(ctx context.Context, st *quic.Stream) {
 	req.TLS = &cs
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	req = req.WithContext(context.WithValue(rctx, http.LocalAddrContextKey,
-		qc.LocalAddr()))
+	rctx = context.WithValue(rctx, http.LocalAddrContextKey, qc.LocalAddr())
+	if st.Early() {
+		rctx = context.WithValue(rctx, earlyKey{}, true)
+	}
+	req = req.WithContext(rctx)
 	b := &body{fr: fr, max: sc.maxFieldSection, isServer: true,
 		remain: req.ContentLength,
 		onErr:  func(err error) { sc.streamError(st, err) },
@@ -246,6 +249,19 @@ func (sc *serverConn) serveStream(ctx context.Context, st *quic.Stream) {
 	case <-st.WriteDone():
 	case <-ctx.Done():
 	}
+}
+
+// earlyKey marks a request that arrived in 0-RTT packets.
+type earlyKey struct{}
+
+// IsEarly reports whether the request arrived in 0-RTT packets, before
+// the handshake completed. Such a request may be a replay (RFC 9001,
+// Section 9.2; RFC 8470): a handler should act on it only if it is
+// safe to repeat, and may answer 425 Too Early otherwise. Servers accept
+// 0-RTT only with QUICConfig.Allow0RTT set.
+func IsEarly(r *http.Request) bool {
+	v, _ := r.Context().Value(earlyKey{}).(bool)
+	return v
 }
 
 // runHandler calls the handler, turning a panic into a stream reset as

@@ -119,6 +119,11 @@ func (c *Conn) onNewConnectionID(f *frame) error {
 		}
 		ids.peer = kept
 	}
+	// Retirements waiting to be sent are bounded too (Section 5.1.2).
+	if len(ids.retire) > 4*activeConnIDLimit {
+		return frameError(ConnectionIDLimitError, f.typ,
+			"%d connection ids waiting to be retired", len(ids.retire))
+	}
 	if len(ids.peer) > activeConnIDLimit {
 		return frameError(ConnectionIDLimitError, f.typ,
 			"peer issued %d connection ids, limit %d", len(ids.peer),
