@@ -3,8 +3,8 @@ package h3
 import (
 	"bytes"
 	"encoding/hex"
-	"io"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 )
