@@ -328,15 +328,7 @@ func runH2(ctx context.Context, env *holEnv, d *dropper, tc *tls.Config,
 		d.arm(6, dropAt)
 		return fetchAll(ctx, client, "https://"+addr, cfg.Resources, cfg.Size)
 	}
-	if res.Base, err = run(0); err != nil {
-		return res, err
-	}
-	if res.Loss, err = run(cfg.DropAt); err != nil {
-		return res, err
-	}
-	res.Dropped = d.dropped.Load()
-	d.arm(6, 0)
-	return res, nil
+	return res, res.measure(d, cfg.DropAt, run)
 }
 
 func runH3(ctx context.Context, env *holEnv, d *dropper, tc *tls.Config,
@@ -387,15 +379,23 @@ func runH3(ctx context.Context, env *holEnv, d *dropper, tc *tls.Config,
 		d.arm(17, dropAt)
 		return fetchAll(ctx, client, "https://"+addr, cfg.Resources, cfg.Size)
 	}
-	if res.Base, err = run(0); err != nil {
-		return res, err
+	return res, res.measure(d, cfg.DropAt, run)
+}
+
+// measure runs a fetch without loss, then with packet dropAt lost, and
+// records both.
+func (r *holResult) measure(d *dropper, dropAt int,
+	run func(dropAt int) ([]time.Duration, error)) error {
+	var err error
+	if r.Base, err = run(0); err != nil {
+		return err
 	}
-	if res.Loss, err = run(cfg.DropAt); err != nil {
-		return res, err
+	if r.Loss, err = run(dropAt); err != nil {
+		return err
 	}
-	res.Dropped = d.dropped.Load()
-	d.arm(17, 0)
-	return res, nil
+	r.Dropped = d.dropped.Load()
+	d.arm(0, 0)
+	return nil
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -6,9 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -153,28 +151,9 @@ func tail(s string) string {
 // key into dir, for peers that read files. The key lives only there.
 func writePEM(t *testing.T, dir string) (ca, cert, key string) {
 	t.Helper()
-	c, err := testCA().Server()
+	ca, cert, key, err := testCA().WriteServerFiles(dir)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var chain []byte
-	for _, der := range c.Certificate {
-		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
-	}
-	k, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, cert, key = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "cert.pem"),
-		filepath.Join(dir, "key.pem")
-	for _, f := range []struct {
-		name string
-		b    []byte
-	}{{ca, testCA().PEM()}, {cert, chain},
-		{key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: k})}} {
-		if err := os.WriteFile(f.name, f.b, 0o600); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return ca, cert, key
 }

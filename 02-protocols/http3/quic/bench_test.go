@@ -2,13 +2,9 @@ package quic
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,25 +118,9 @@ func benchQuicGo(b *testing.B, streams int, size int64) {
 // and its key into dir, for a peer that reads files.
 func writeKeyPair(tb testing.TB, dir string) (ca, cert, key string) {
 	tb.Helper()
-	c, err := testCA().Server()
+	ca, cert, key, err := testCA().WriteServerFiles(dir)
 	if err != nil {
 		tb.Fatal(err)
-	}
-	var chain []byte
-	for _, der := range c.Certificate {
-		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
-	}
-	k, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ca, cert, key = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "cert.pem"),
-		filepath.Join(dir, "key.pem")
-	for name, b := range map[string][]byte{ca: testCA().PEM(), cert: chain,
-		key: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: k})} {
-		if err := os.WriteFile(name, b, 0o600); err != nil {
-			tb.Fatal(err)
-		}
 	}
 	return ca, cert, key
 }

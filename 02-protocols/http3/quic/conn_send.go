@@ -527,25 +527,9 @@ func (c *Conn) sendPathResponses(out []outDatagram, now time.Time) []outDatagram
 			kept = append(kept, r)
 			continue
 		}
-		buf := c.getSendBuf()
-		s := &c.spaces[spaceApp]
-		bp := builtPacket{sp: spaceApp, typ: Packet1RTT, k: k}
-		pn := s.nextPN
-		bp.pnLen = pnLenFor(pn, s.largestAcked)
-		buf = appendShortHeader(buf, c.dstID(), c.app.phase, bp.pnLen)
-		bp.pnOffset = len(buf)
-		buf = appendPacketNumber(buf, pn, bp.pnLen)
-		buf = appendPath(buf, frameTypePathResponse, r.data)
-		buf = append(buf, make([]byte, MinInitialDatagram-aeadTagLen-len(buf))...)
-		bp.payEnd = len(buf)
-		buf = append(buf, make([]byte, aeadTagLen)...)
-		s.nextPN++
-		bp.pkt.sentPacket = sentPacket{pn: pn, ackEliciting: true,
-			inFlight: true}
-		c.dgSent++
-		c.sealPacket(buf, &bp, len(buf), now)
-		c.stats.BytesSent += uint64(len(buf))
-		out = append(out, outDatagram{b: buf, addr: r.addr})
+		frame := appendPath(nil, frameTypePathResponse, r.data)
+		out = append(out, c.buildAlone(k, frame, MinInitialDatagram, false,
+			r.addr, now))
 	}
 	c.ctrl.pathResponses = kept
 	return out
@@ -561,6 +545,15 @@ func (c *Conn) buildMTUProbe(now time.Time) (outDatagram, bool) {
 	if k == nil || typ != Packet1RTT {
 		return outDatagram{}, false
 	}
+	c.mtu.state = 1
+	return c.buildAlone(k, []byte{frameTypePing}, size, true, c.path.addr,
+		now), true
+}
+
+// buildAlone builds a datagram holding one ack-eliciting 1-RTT packet
+// with frames, padded to size, for addr.
+func (c *Conn) buildAlone(k *keys, frames []byte, size int, probe bool,
+	addr netip.AddrPort, now time.Time) outDatagram {
 	buf := c.getSendBuf()
 	s := &c.spaces[spaceApp]
 	bp := builtPacket{sp: spaceApp, typ: Packet1RTT, k: k}
@@ -569,18 +562,17 @@ func (c *Conn) buildMTUProbe(now time.Time) (outDatagram, bool) {
 	buf = appendShortHeader(buf, c.dstID(), c.app.phase, bp.pnLen)
 	bp.pnOffset = len(buf)
 	buf = appendPacketNumber(buf, pn, bp.pnLen)
-	buf = append(buf, frameTypePing)
-	buf = append(buf, make([]byte, size-aeadTagLen-len(buf))...)
+	buf = append(buf, frames...)
+	buf = append(buf, make([]byte, max(size-aeadTagLen-len(buf), 0))...)
 	bp.payEnd = len(buf)
 	buf = append(buf, make([]byte, aeadTagLen)...)
 	s.nextPN++
 	bp.pkt.sentPacket = sentPacket{pn: pn, ackEliciting: true,
-		inFlight: true, mtuProbe: true}
-	c.mtu.state = 1
+		inFlight: true, mtuProbe: probe}
 	c.dgSent++
 	c.sealPacket(buf, &bp, len(buf), now)
 	c.stats.BytesSent += uint64(len(buf))
-	return outDatagram{b: buf, addr: c.path.addr}, true
+	return outDatagram{b: buf, addr: addr}
 }
 
 // buildClose builds the datagram carrying CONNECTION_CLOSE, in every

@@ -93,16 +93,8 @@ func TestHandshakeAndEcho(t *testing.T) {
 	if p := client.ConnectionState().NegotiatedProtocol; p != testALPN {
 		t.Errorf("got ALPN %q, want %q", p, testALPN)
 	}
-	ctx := testCtx(t)
-	go func() {
-		s, err := server.AcceptStream(ctx)
-		if err != nil {
-			return
-		}
-		io.Copy(s, s)
-		s.CloseWrite()
-	}()
-	s, err := client.OpenStream(ctx)
+	echoServer(t, server)
+	s, err := client.OpenStream(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -130,17 +130,7 @@ func TestSessionResumptionAnd0RTT(t *testing.T) {
 	if got := ask(c1, "first"); got != "first late" {
 		t.Errorf("first connection: got %q", got)
 	}
-	// The ticket arrives after the handshake; wait until it is stored.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, ok := cc.TLSConfig.ClientSessionCache.Get("127.0.0.1"); ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no session ticket stored")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitTicket(t, cc.TLSConfig.ClientSessionCache)
 	c1.Close()
 
 	c2, err := DialEarly(ctx, "udp", ep.LocalAddr().String(), cc)
@@ -167,6 +157,22 @@ func TestSessionResumptionAnd0RTT(t *testing.T) {
 	}
 }
 
+// waitTicket waits until the session ticket, which follows the
+// handshake, is stored for 127.0.0.1.
+func waitTicket(t *testing.T, cache tls.ClientSessionCache) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, ok := cache.Get("127.0.0.1"); ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no session ticket stored")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // TestZeroRTTRejected: a server that does not allow 0-RTT still resumes
 // the session, and the client's early data is sent again in 1-RTT.
 func TestZeroRTTRejected(t *testing.T) {
@@ -178,16 +184,7 @@ func TestZeroRTTRejected(t *testing.T) {
 	ctx := testCtx(t)
 	c1, server := dialAccept(t, ep, ep.LocalAddr().String(), cc)
 	_ = server
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, ok := cc.TLSConfig.ClientSessionCache.Get("127.0.0.1"); ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no session ticket stored")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitTicket(t, cc.TLSConfig.ClientSessionCache)
 	c1.Close()
 
 	// A new server with the same certificate but 0-RTT off: the ticket

@@ -29,17 +29,7 @@ func VarintLen(v uint64) int {
 // MaxVarint are a programming error and are clamped to it.
 func AppendVarint(b []byte, v uint64) []byte {
 	v = min(v, MaxVarint)
-	switch VarintLen(v) {
-	case 1:
-		return append(b, byte(v))
-	case 2:
-		return append(b, 0x40|byte(v>>8), byte(v))
-	case 4:
-		return append(b, 0x80|byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
-	default:
-		return append(b, 0xc0|byte(v>>56), byte(v>>48), byte(v>>40),
-			byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
-	}
+	return appendVarintN(b, v, VarintLen(v))
 }
 
 // appendVarintN appends v using exactly n bytes (1, 2, 4 or 8), for length
