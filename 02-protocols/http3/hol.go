@@ -105,8 +105,10 @@ func resources(size int) http.Handler {
 		body[i] = byte('a' + i%26)
 	}
 	mux := http.NewServeMux()
+	warm := make([]byte, warmSize)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "ok over %s\n", r.Proto)
+		w.Header().Set("X-Proto", r.Proto)
+		w.Write(warm)
 	})
 	mux.HandleFunc("GET /res/{n}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", strconv.Itoa(size))
@@ -143,6 +145,12 @@ func fetchAll(ctx context.Context, client *http.Client, base string, n, size int
 	wg.Wait()
 	return times, errors.Join(errs...)
 }
+
+// warmSize is what the warm-up request fetches: enough for both
+// protocols' congestion windows to grow past what the timed fetch needs,
+// so that it goes out in one flight and the comparison shows
+// head-of-line blocking rather than slow start.
+const warmSize = 64 << 10
 
 // warmUp makes one request so that the connection (and its handshake)
 // exists before the timed fetch, and checks the protocol.
@@ -181,6 +189,12 @@ func linkEnv(cfg holConfig, d *dropper) (*holEnv, error) {
 	down := netem.Path{Delay: cfg.Delay, Drop: d.drop}
 	chain, err := netem.NewPair(netem.Path{Delay: cfg.Delay}, down)
 	if err != nil {
+		return nil, err
+	}
+	// Linux shrinks an idle connection's window back to the initial one;
+	// keep the window the warm-up grew, as QUIC does.
+	if err := chain.Server().Sysctl("net.ipv4.tcp_slow_start_after_idle", "0"); err != nil {
+		chain.Close()
 		return nil, err
 	}
 	d.ip = true
