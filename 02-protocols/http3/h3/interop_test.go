@@ -41,6 +41,13 @@ func interopMux() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", testMux())
 	// /drip sends 100 chunks 5 ms apart: long enough to migrate during.
+	mux.HandleFunc("GET /early", func(w http.ResponseWriter, r *http.Request) {
+		if IsEarly(r) {
+			w.Write([]byte("early"))
+		} else {
+			w.Write([]byte("late"))
+		}
+	})
 	mux.HandleFunc("GET /drip", func(w http.ResponseWriter, r *http.Request) {
 		chunk := bytes.Repeat([]byte("d"), 10000)
 		for range 100 {
@@ -79,7 +86,9 @@ func ngtcp2(t *testing.T, addr, dir string, extra []string, paths ...string) (st
 // ChaCha20-only offer, which the engine refuses with a clear reason.
 func TestNgtcp2Client(t *testing.T) {
 	need(t, "gtlsclient")
-	_, addr := startServer(t, interopMux())
+	_, addr := startServer(t, interopMux(), func(s *Server) {
+		s.QUICConfig = &quic.Config{Allow0RTT: true}
+	})
 	cases := []struct {
 		name  string
 		extra []string
@@ -128,6 +137,26 @@ func TestNgtcp2Client(t *testing.T) {
 			}
 		})
 	}
+	t.Run("0-RTT after resumption", func(t *testing.T) {
+		files := t.TempDir()
+		resume := []string{"--session-file=" + filepath.Join(files, "session"),
+			"--tp-file=" + filepath.Join(files, "params")}
+		if out, err := ngtcp2(t, addr, t.TempDir(), resume, "/early"); err != nil {
+			t.Fatalf("first connection: %v\n%s", err, tail(out))
+		}
+		dir := t.TempDir()
+		out, err := ngtcp2(t, addr, dir, resume, "/early")
+		if err != nil {
+			t.Fatalf("resumed connection: %v\n%s", err, tail(out))
+		}
+		body, err := os.ReadFile(filepath.Join(dir, "early"))
+		if err != nil || string(body) != "early" {
+			t.Errorf("got %q, %v; want the request served from 0-RTT", body, err)
+		}
+		if !strings.Contains(out, "0RTT STREAM") {
+			t.Errorf("log shows no STREAM frame in a 0-RTT packet")
+		}
+	})
 	t.Run("ChaCha20 refused clearly", func(t *testing.T) {
 		out, _ := ngtcp2(t, addr, t.TempDir(), []string{"--ciphers=NORMAL:" +
 			"-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+CHACHA20-POLY1305"}, "/hello")

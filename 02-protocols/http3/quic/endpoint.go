@@ -254,19 +254,11 @@ func (e *Endpoint) accepted(c *Conn) {
 	signal(e.acceptCh)
 }
 
-// handshakeDone queues a server connection and forgets the client's
-// original destination id, which it no longer uses.
-func (e *Endpoint) handshakeDone(c *Conn) {
-	e.accepted(c)
-	e.mu.Lock()
-	if e.ids[string(c.originalDCID)] == c {
-		delete(e.ids, string(c.originalDCID))
-	}
-	if c.retrySCID != nil && e.ids[string(c.retrySCID)] == c {
-		delete(e.ids, string(c.retrySCID))
-	}
-	e.mu.Unlock()
-}
+// handshakeDone queues a server connection for Accept. The client's
+// original destination id stays routed to it for the connection's life,
+// so that a late copy of the client's first Initial reaches this
+// connection (which drops it) instead of starting a new one.
+func (e *Endpoint) handshakeDone(c *Conn) { e.accepted(c) }
 
 func (e *Endpoint) addID(id []byte, c *Conn) {
 	e.mu.Lock()
