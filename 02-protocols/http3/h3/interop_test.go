@@ -275,6 +275,57 @@ func TestClientAgainstQuicGoServer(t *testing.T) {
 	if string(b) != body {
 		t.Errorf("POST /echo: got %d bytes back, want %d", len(b), len(body))
 	}
+
+	// Resumption with 0-RTT: quic-go's HTTP/3 server accepts early data.
+	cache := tls.NewLRUClientSessionCache(4)
+	var mu sync.Mutex
+	early := 0
+	fetch := func(dial0RTT bool) *Transport {
+		tc := testCA().ClientConfig()
+		tc.ServerName = "localhost"
+		tc.ClientSessionCache = cache
+		tr := &Transport{TLSClientConfig: tc, QUICConfig: &quic.Config{
+			Trace: func(e quic.PacketEvent) {
+				if e.Sent && e.Type == quic.Packet0RTT {
+					mu.Lock()
+					early++
+					mu.Unlock()
+				}
+			}}}
+		if dial0RTT {
+			tr.Dial = func(ctx context.Context, a string, c *quic.Config) (*quic.Conn, error) {
+				return quic.DialEarly(ctx, "udp", a, c)
+			}
+		}
+		resp, err := (&http.Client{Transport: tr, Timeout: 20 * time.Second}).Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return tr
+	}
+	tr1 := fetch(false)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, ok := cache.Get("localhost"); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no session ticket from quic-go")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	tr1.Close()
+	tr2 := fetch(true)
+	defer tr2.Close()
+	qc := tr2.Conn(addr)
+	mu.Lock()
+	defer mu.Unlock()
+	if qc == nil || !qc.Used0RTT() || early == 0 {
+		t.Errorf("0-RTT with quic-go: used=%v, %d 0-RTT packets sent; want both",
+			qc != nil && qc.Used0RTT(), early)
+	}
 }
 
 var (
