@@ -133,6 +133,9 @@ func (c *Conn) handlePacket(h header, p []byte, d datagram, dgSize int,
 		!bytes.Equal(h.scid, c.peerSCID) {
 		return false // Section 7.2: the server's id cannot change
 	}
+	if c.isServer && h.typ == PacketInitial && dgSize < MinInitialDatagram {
+		return false // Section 14.1: a client pads every Initial datagram
+	}
 	k := c.openKeysFor(h.typ)
 	if k == nil {
 		c.hold(h, p, d)
