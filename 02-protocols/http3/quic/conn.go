@@ -49,6 +49,7 @@ type Conn struct {
 	// 0-RTT keys: the client seals with them, the server opens.
 	zeroRTTSeal, zeroRTTOpen *keys
 	zeroRTTState             earlyState
+	zeroRTTDrop              time.Time // when the server drops its 0-RTT keys
 
 	// Retry and the handshake's connection ids.
 	originalDCID []byte // the client's first destination id
@@ -498,6 +499,10 @@ func (c *Conn) onTimers(now time.Time) {
 		c.onLossDetectionTimeout(now)
 	}
 	c.path.onTimer(c, now)
+	if !c.zeroRTTDrop.IsZero() && !now.Before(c.zeroRTTDrop) {
+		c.zeroRTTOpen = nil
+		c.zeroRTTDrop = time.Time{}
+	}
 	if c.config.KeepAlivePeriod > 0 && c.handshakeComplete &&
 		now.Sub(c.lastActivity()) >= c.config.KeepAlivePeriod {
 		c.ctrl.ping = true
@@ -558,6 +563,7 @@ func (c *Conn) nextTimer(now time.Time) time.Time {
 		}
 	}
 	early(c.path.deadline())
+	early(c.zeroRTTDrop)
 	if c.config.KeepAlivePeriod > 0 && c.handshakeComplete {
 		early(c.lastActivity().Add(c.config.KeepAlivePeriod))
 	}

@@ -82,12 +82,21 @@ func (c *Conn) isStatelessReset(tail [16]byte) bool {
 	return false
 }
 
-// processHeld retries packets that arrived before their keys.
+// processHeld retries packets that arrived before their keys, and
+// forgets those whose keys will never come.
 func (c *Conn) processHeld(now time.Time) {
 	for i := 0; i < len(c.held); i++ {
 		hp := c.held[i]
 		h, err := parseHeader(hp.b, connIDLen)
-		if err != nil || c.openKeysFor(h.typ) == nil {
+		hopeless := err != nil ||
+			h.typ == PacketHandshake && c.spaces[spaceHandshake].discarded ||
+			h.typ == Packet0RTT && c.handshakeComplete && c.zeroRTTOpen == nil
+		if hopeless {
+			c.held = append(c.held[:i], c.held[i+1:]...)
+			i--
+			continue
+		}
+		if c.openKeysFor(h.typ) == nil {
 			continue
 		}
 		c.held = append(c.held[:i], c.held[i+1:]...)
@@ -136,6 +145,9 @@ func (c *Conn) handlePacket(h header, p []byte, d datagram, dgSize int,
 	if c.isServer && h.typ == PacketInitial && dgSize < MinInitialDatagram {
 		return false // Section 14.1: a client pads every Initial datagram
 	}
+	if !c.isServer && h.typ == PacketInitial && len(h.token) > 0 {
+		return false // Section 17.2.2: a server's Initial has no token
+	}
 	k := c.openKeysFor(h.typ)
 	if k == nil {
 		c.hold(h, p, d)
@@ -174,6 +186,11 @@ func (c *Conn) handlePacket(h header, p []byte, d datagram, dgSize int,
 	}
 	if h.typ == Packet1RTT && c.app.firstRecv < 0 {
 		c.app.firstRecv = int64(pn)
+	}
+	if h.typ == Packet1RTT && c.zeroRTTOpen != nil && c.zeroRTTDrop.IsZero() {
+		// A server keeps 0-RTT keys for reordered packets only for a
+		// while after the first 1-RTT packet (RFC 9001, Section 4.9.3).
+		c.zeroRTTDrop = now.Add(3 * c.rec.pto(c, spaceApp))
 	}
 	c.stats.PacketsReceived++
 	c.trace(false, c.dgRecv, dgSize, h.typ, pn, len(p), payload)
@@ -389,7 +406,10 @@ func (c *Conn) onVersionNegotiation(h header) {
 // 17.2.5.2): check its integrity tag, then send the Initial again to
 // the new connection id with the token.
 func (c *Conn) onRetry(h header, p []byte) bool {
-	if c.isServer || c.gotRetry || c.gotInitial || len(h.token) == 0 {
+	// Section 17.2.5.2: at most one Retry, before any Initial, with a
+	// token and a new connection id.
+	if c.isServer || c.gotRetry || c.gotInitial || len(h.token) == 0 ||
+		bytes.Equal(h.scid, c.originalDCID) {
 		return false
 	}
 	tag := retryTag(c.originalDCID, p[:len(p)-16])
