@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"backend-protocols/02-protocols/http3/quic"
+	"backend-protocols/internal/netem"
 )
 
 // TestZeroRTTRequest: a client that resumes a session sends its request
@@ -25,6 +26,15 @@ func TestZeroRTTRequest(t *testing.T) {
 	_, addr := startServer(t, mux, func(s *Server) {
 		s.QUICConfig = &quic.Config{Allow0RTT: true}
 	})
+	// A relay with a 20 ms round trip makes sure the resumed request is
+	// written before the handshake can complete, so it goes in 0-RTT.
+	p := netem.Path{Delay: 10 * time.Millisecond}
+	relay, err := netem.NewUDPRelay("127.0.0.1:0", addr, p, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	addr = relay.Addr().String()
 	cache := tls.NewLRUClientSessionCache(4)
 	get := func(early bool) (string, *Transport) {
 		tc := testCA().ClientConfig()

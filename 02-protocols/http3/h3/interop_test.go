@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"backend-protocols/02-protocols/http3/quic"
+	"backend-protocols/internal/netem"
 )
 
 // The tests in this file check the engine against independent HTTP/3
@@ -286,6 +287,15 @@ func TestClientAgainstQuicGoServer(t *testing.T) {
 	}
 
 	// Resumption with 0-RTT: quic-go's HTTP/3 server accepts early data.
+	// Through a relay with a 20 ms round trip, so that the request is
+	// written before the handshake completes and travels in 0-RTT.
+	p := netem.Path{Delay: 10 * time.Millisecond}
+	relay, err := netem.NewUDPRelay("127.0.0.1:0", addr, p, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	base = "https://" + relay.Addr().String()
 	cache := tls.NewLRUClientSessionCache(4)
 	var mu sync.Mutex
 	early := 0
@@ -328,7 +338,7 @@ func TestClientAgainstQuicGoServer(t *testing.T) {
 	tr1.Close()
 	tr2 := fetch(true)
 	defer tr2.Close()
-	qc := tr2.Conn(addr)
+	qc := tr2.Conn(relay.Addr().String())
 	mu.Lock()
 	defer mu.Unlock()
 	if qc == nil || !qc.Used0RTT() || early == 0 {

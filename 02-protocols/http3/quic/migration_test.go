@@ -133,7 +133,15 @@ func TestSessionResumptionAnd0RTT(t *testing.T) {
 	waitTicket(t, cc.TLSConfig.ClientSessionCache)
 	c1.Close()
 
-	c2, err := DialEarly(ctx, "udp", ep.LocalAddr().String(), cc)
+	// Through a relay with a 20 ms round trip, the request is written
+	// long before the handshake can complete: it must go in 0-RTT.
+	p := netem.Path{Delay: 10 * time.Millisecond}
+	relay, err := netem.NewUDPRelay("127.0.0.1:0", ep.LocalAddr().String(), p, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	c2, err := DialEarly(ctx, "udp", relay.Addr().String(), cc)
 	if err != nil {
 		t.Fatal(err)
 	}
