@@ -42,12 +42,19 @@ type holResult struct {
 	Dropped    int64 // packets the path dropped in the loss run
 }
 
-// Delayed counts resources that finished more than half a round trip
-// later with the loss than without: those the lost packet held up.
-func (r holResult) Delayed(rtt time.Duration) int {
+// HeldUp counts the resources of the run with the loss that finished
+// more than half a round trip after the first one did: those that waited
+// for the lost packet to be sent again. Measured within one run, it does
+// not move when the whole run is slower.
+func (r holResult) HeldUp(rtt time.Duration) int {
+	return heldUp(r.Loss, rtt)
+}
+
+func heldUp(ds []time.Duration, rtt time.Duration) int {
+	first := slices.Min(ds)
 	n := 0
-	for i := range r.Loss {
-		if r.Loss[i]-r.Base[i] > rtt/2 {
+	for _, d := range ds {
+		if d-first > rtt/2 {
 			n++
 		}
 	}
@@ -434,24 +441,26 @@ func printHOL(tl *timeline.Timeline, rep holReport, cfg holConfig) {
 		"HTTP/3", "HTTP/3 +loss")
 	for i := range cfg.Resources {
 		tl.Printf("  %-10s %14s %14s %14s %14s", fmt.Sprintf("/res/%d", i),
-			timeline.Ms(rep.H2.Base[i]), mark(rep.H2, i, rtt),
-			timeline.Ms(rep.H3.Base[i]), mark(rep.H3, i, rtt))
+			mark(rep.H2.Base, i, rtt), mark(rep.H2.Loss, i, rtt),
+			mark(rep.H3.Base, i, rtt), mark(rep.H3.Loss, i, rtt))
 	}
 	tl.Printf("  %-10s %14s %14s %14s %14s", "median",
 		timeline.Ms(median(rep.H2.Base)), timeline.Ms(median(rep.H2.Loss)),
 		timeline.Ms(median(rep.H3.Base)), timeline.Ms(median(rep.H3.Loss)))
 	tl.Printf("  packets dropped: HTTP/2 %d, HTTP/3 %d; * = finished over half "+
-		"a round trip later than without loss", rep.H2.Dropped, rep.H3.Dropped)
+		"a round trip after the first resource of its run", rep.H2.Dropped,
+		rep.H3.Dropped)
 	tl.Printf("  held up by the one lost packet: HTTP/2 %d of %d resources, "+
-		"HTTP/3 %d of %d", rep.H2.Delayed(rtt), cfg.Resources,
-		rep.H3.Delayed(rtt), cfg.Resources)
+		"HTTP/3 %d of %d", rep.H2.HeldUp(rtt), cfg.Resources,
+		rep.H3.HeldUp(rtt), cfg.Resources)
 	tl.Printf("  (TCP delivers bytes in order, so every stream waits for the " +
 		"retransmission; QUIC delivers each stream on its own)")
 }
 
-func mark(r holResult, i int, rtt time.Duration) string {
-	s := timeline.Ms(r.Loss[i])
-	if r.Loss[i]-r.Base[i] > rtt/2 {
+// mark formats resource i's time in a run, starred if it was held up.
+func mark(ds []time.Duration, i int, rtt time.Duration) string {
+	s := timeline.Ms(ds[i])
+	if ds[i]-slices.Min(ds) > rtt/2 {
 		s += "*"
 	}
 	return s
