@@ -42,6 +42,18 @@ type holResult struct {
 	Dropped    int64 // packets the path dropped in the loss run
 }
 
+// Delayed counts resources that finished more than half a round trip
+// later with the loss than without: those the lost packet held up.
+func (r holResult) Delayed(rtt time.Duration) int {
+	n := 0
+	for i := range r.Loss {
+		if r.Loss[i]-r.Base[i] > rtt/2 {
+			n++
+		}
+	}
+	return n
+}
+
 // HeldUp counts the resources of the run with the loss that finished
 // more than half a round trip after the first one did: those that waited
 // for the lost packet to be sent again. Measured within one run, it does
@@ -441,26 +453,27 @@ func printHOL(tl *timeline.Timeline, rep holReport, cfg holConfig) {
 		"HTTP/3", "HTTP/3 +loss")
 	for i := range cfg.Resources {
 		tl.Printf("  %-10s %14s %14s %14s %14s", fmt.Sprintf("/res/%d", i),
-			mark(rep.H2.Base, i, rtt), mark(rep.H2.Loss, i, rtt),
-			mark(rep.H3.Base, i, rtt), mark(rep.H3.Loss, i, rtt))
+			timeline.Ms(rep.H2.Base[i]), mark(rep.H2, i, rtt),
+			timeline.Ms(rep.H3.Base[i]), mark(rep.H3, i, rtt))
 	}
 	tl.Printf("  %-10s %14s %14s %14s %14s", "median",
 		timeline.Ms(median(rep.H2.Base)), timeline.Ms(median(rep.H2.Loss)),
 		timeline.Ms(median(rep.H3.Base)), timeline.Ms(median(rep.H3.Loss)))
 	tl.Printf("  packets dropped: HTTP/2 %d, HTTP/3 %d; * = finished over half "+
-		"a round trip after the first resource of its run", rep.H2.Dropped,
+		"a round trip later than without the loss", rep.H2.Dropped,
 		rep.H3.Dropped)
 	tl.Printf("  held up by the one lost packet: HTTP/2 %d of %d resources, "+
-		"HTTP/3 %d of %d", rep.H2.HeldUp(rtt), cfg.Resources,
-		rep.H3.HeldUp(rtt), cfg.Resources)
+		"HTTP/3 %d of %d", rep.H2.Delayed(rtt), cfg.Resources,
+		rep.H3.Delayed(rtt), cfg.Resources)
 	tl.Printf("  (TCP delivers bytes in order, so every stream waits for the " +
 		"retransmission; QUIC delivers each stream on its own)")
 }
 
-// mark formats resource i's time in a run, starred if it was held up.
-func mark(ds []time.Duration, i int, rtt time.Duration) string {
-	s := timeline.Ms(ds[i])
-	if ds[i]-slices.Min(ds) > rtt/2 {
+// mark formats resource i's time with the loss, starred if the loss
+// held it up.
+func mark(r holResult, i int, rtt time.Duration) string {
+	s := timeline.Ms(r.Loss[i])
+	if r.Loss[i]-r.Base[i] > rtt/2 {
 		s += "*"
 	}
 	return s

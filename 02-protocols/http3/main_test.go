@@ -57,20 +57,23 @@ func TestScenario(t *testing.T) {
 			res.PathResponses, res.SameConn)
 	}
 	// Head-of-line blocking: one lost packet holds up one HTTP/3 stream,
-	// and most HTTP/2 streams.
+	// and most HTTP/2 streams. Two measures, each blind to a different
+	// noise of a loaded machine: later than without the loss (blind to a
+	// run that is slower as a whole), later than the run's first
+	// resource (blind to a loss that holds up every resource).
 	hol := res.HOL
 	rtt := 2 * testCfg.HOL.Delay
-	if hol.H3.Dropped != 1 || hol.H3.HeldUp(rtt) > 2 {
+	if h3 := min(hol.H3.Delayed(rtt), hol.H3.HeldUp(rtt)); hol.H3.Dropped != 1 || h3 > 2 {
 		t.Errorf("HTTP/3: %d dropped, %d of %d streams held up; want 1 and at most 2",
-			hol.H3.Dropped, hol.H3.HeldUp(rtt), testCfg.HOL.Resources)
+			hol.H3.Dropped, h3, testCfg.HOL.Resources)
 	}
 	if !hol.Link {
 		t.Logf("no namespaces (%s): HTTP/2 ran without loss", hol.Why)
 		return
 	}
-	if hol.H2.Dropped != 1 || hol.H2.HeldUp(rtt) < 5 {
+	if h2 := max(hol.H2.Delayed(rtt), hol.H2.HeldUp(rtt)); hol.H2.Dropped != 1 || h2 < 5 {
 		t.Errorf("HTTP/2: %d dropped, %d of %d streams held up; want 1 and at least 5",
-			hol.H2.Dropped, hol.H2.HeldUp(rtt), testCfg.HOL.Resources)
+			hol.H2.Dropped, h2, testCfg.HOL.Resources)
 	}
 }
 
