@@ -250,13 +250,13 @@ func TestIdleTimeout(t *testing.T) {
 // TestKeepAlive keeps a connection open past its idle timeout with PINGs.
 func TestKeepAlive(t *testing.T) {
 	sc, cc := serverConfig(t), clientConfig()
-	sc.MaxIdleTimeout = 300 * time.Millisecond
+	sc.MaxIdleTimeout = 500 * time.Millisecond
 	cc.KeepAlivePeriod = 50 * time.Millisecond
 	client, _ := pair(t, sc, cc)
 	select {
 	case <-client.Done():
 		t.Fatalf("closed despite keep-alives: %v", client.Err())
-	case <-time.After(900 * time.Millisecond):
+	case <-time.After(1100 * time.Millisecond):
 	}
 }
 
