@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 
 // testCfg uses longer delays than the demo's, so that timing holds on a
 // loaded machine: a stall of one round trip is 80 ms to find.
-var testCfg = config{Delay: 10 * time.Millisecond,
+var testCfg = config{Delay: 30 * time.Millisecond,
 	HOL: holConfig{Resources: 10, Size: 1 << 10, Delay: 40 * time.Millisecond,
 		DropAt: 2}}
 
