@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"io"
 	"sync"
 	"testing"
 	"time"
@@ -94,22 +93,7 @@ func TestHandshakeAndEcho(t *testing.T) {
 		t.Errorf("got ALPN %q, want %q", p, testALPN)
 	}
 	echoServer(t, server)
-	s, err := client.OpenStream(testCtx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg := bytes.Repeat([]byte("hello quic "), 5000)
-	go func() {
-		s.Write(msg)
-		s.CloseWrite()
-	}()
-	got, err := io.ReadAll(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, msg) {
-		t.Fatalf("got %d bytes back, want %d", len(got), len(msg))
-	}
+	echoRoundTrip(t, client, bytes.Repeat([]byte("hello quic "), 5000))
 }
 
 func TestCloseWithErrorReachesPeer(t *testing.T) {

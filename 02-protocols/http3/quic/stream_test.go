@@ -50,11 +50,17 @@ func TestSmallWindowsFlowControl(t *testing.T) {
 	}
 	client, server := pair(t, sc, cc)
 	echoServer(t, server)
+	echoRoundTrip(t, client, pattern(2<<20, 1))
+}
+
+// echoRoundTrip sends msg on a new stream to an echoServer and checks
+// that the same bytes come back.
+func echoRoundTrip(t *testing.T, client *Conn, msg []byte) {
+	t.Helper()
 	s, err := client.OpenStream(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg := pattern(2<<20, 1)
 	go func() {
 		s.Write(msg)
 		s.CloseWrite()
@@ -64,7 +70,7 @@ func TestSmallWindowsFlowControl(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, msg) {
-		t.Fatalf("got %d bytes, want %d identical", len(got), len(msg))
+		t.Fatalf("got %d bytes back, want %d identical", len(got), len(msg))
 	}
 }
 
@@ -263,23 +269,10 @@ func TestKeepAlive(t *testing.T) {
 func TestKeyUpdate(t *testing.T) {
 	client, server := pair(t, serverConfig(t), clientConfig())
 	echoServer(t, server)
-	ctx := testCtx(t)
-	roundTrip := func(n int) {
-		s, err := client.OpenStream(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msg := pattern(n, 3)
-		go func() { s.Write(msg); s.CloseWrite() }()
-		got, err := io.ReadAll(s)
-		if err != nil || !bytes.Equal(got, msg) {
-			t.Fatalf("got %d bytes, %v", len(got), err)
-		}
-	}
-	roundTrip(10000)
+	echoRoundTrip(t, client, pattern(10000, 3))
 	for i := 0; i < 3; i++ {
 		client.UpdateKeys()
-		roundTrip(50000)
+		echoRoundTrip(t, client, pattern(50000, 3))
 	}
 	cs, ss := client.Stats(), server.Stats()
 	if cs.KeyUpdates < 3 || ss.KeyUpdates < 3 {
