@@ -347,10 +347,6 @@ func TestClientAgainstQuicGoServer(t *testing.T) {
 	}
 }
 
-var (
-	_ = tls.VersionTLS13
-	_ = quic.Version1
-)
 
 // TestChromium loads a page from the engine's server in headless
 // Chromium, forced onto QUIC for the origin and told to trust the

@@ -3,7 +3,6 @@ package h3
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"backend-protocols/02-protocols/http3/quic"
 	"backend-protocols/internal/certs"
 )
 
@@ -259,7 +257,5 @@ func TestShutdownSendsGoaway(t *testing.T) {
 	}
 }
 
-var _ = tls.VersionTLS13
-var _ = quic.Version1
 
 func discardLog() *log.Logger { return log.New(io.Discard, "", 0) }

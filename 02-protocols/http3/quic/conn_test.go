@@ -3,7 +3,6 @@ package quic
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"sync"
 	"testing"
@@ -122,4 +121,3 @@ func TestALPNMismatchFails(t *testing.T) {
 	}
 }
 
-var _ = tls.VersionTLS13

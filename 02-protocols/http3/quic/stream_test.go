@@ -2,7 +2,6 @@ package quic
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -279,5 +278,4 @@ func TestKeyUpdate(t *testing.T) {
 		t.Errorf("got %d client and %d server key updates, want >= 3 each",
 			cs.KeyUpdates, ss.KeyUpdates)
 	}
-	_ = context.Background
 }
