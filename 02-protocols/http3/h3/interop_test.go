@@ -347,7 +347,6 @@ func TestClientAgainstQuicGoServer(t *testing.T) {
 	}
 }
 
-
 // TestChromium loads a page from the engine's server in headless
 // Chromium, forced onto QUIC for the origin and told to trust the
 // server's key by its SPKI hash.

@@ -257,5 +257,4 @@ func TestShutdownSendsGoaway(t *testing.T) {
 	}
 }
 
-
 func discardLog() *log.Logger { return log.New(io.Discard, "", 0) }

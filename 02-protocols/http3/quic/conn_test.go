@@ -120,4 +120,3 @@ func TestALPNMismatchFails(t *testing.T) {
 		t.Errorf("got %v, want CRYPTO_ERROR no_application_protocol (0x178)", err)
 	}
 }
-
