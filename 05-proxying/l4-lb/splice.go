@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"backend-protocols/05-proxying/lb"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/timeline"
 )
 
@@ -14,7 +15,7 @@ import (
 // read(2) and write(2) in this process while n bytes crossed the balancer.
 type spliceResult struct {
 	Bytes        int64
-	Kernel, User lb.IO
+	Kernel, User kernel.IO
 }
 
 // spliceScene downloads n bytes from a backend through a balancer that
@@ -25,14 +26,14 @@ type spliceResult struct {
 func spliceScene(ctx context.Context, tl *timeline.Timeline, b *lb.Backend,
 	res *result, n int64) error {
 	tl.Printf("== splice: the bytes never enter the balancer's memory")
-	if _, err := lb.ReadIO(); err != nil {
+	if _, err := kernel.ReadIO(); err != nil {
 		tl.Note("l4-lb", "no /proc/self/io here (%v): skipping the count", err)
 		return nil
 	}
 	res.Splice.Bytes = n
 	for _, way := range []struct {
 		copy lb.Copier
-		io   *lb.IO
+		io   *kernel.IO
 	}{{lb.KernelCopy, &res.Splice.Kernel}, {lb.UserCopy, &res.Splice.User}} {
 		addr, stop, err := run(ctx, &balancer{name: "l4-lb", tl: tl, copy: way.copy,
 			pool: lb.NewPool(lb.RoundRobin, lb.NewTarget(b.Name, b.Addr))})
@@ -65,23 +66,23 @@ func spliceScene(ctx context.Context, tl *timeline.Timeline, b *lb.Backend,
 
 // download GETs url and reads the body with a large buffer, returning the
 // bytes read and this process's I/O meanwhile.
-func download(ctx context.Context, url string) (int64, lb.IO, error) {
+func download(ctx context.Context, url string) (int64, kernel.IO, error) {
 	c := perConnClient()
-	before, err := lb.ReadIO()
+	before, err := kernel.ReadIO()
 	if err != nil {
-		return 0, lb.IO{}, err
+		return 0, kernel.IO{}, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return 0, lb.IO{}, err
+		return 0, kernel.IO{}, err
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return 0, lb.IO{}, err
+		return 0, kernel.IO{}, err
 	}
 	n, err := io.CopyBuffer(discard{}, resp.Body, make([]byte, 1<<20))
 	resp.Body.Close()
-	after, _ := lb.ReadIO()
+	after, _ := kernel.ReadIO()
 	return n, after.Sub(before), err
 }
 

@@ -13,8 +13,6 @@
 //     half-close propagated and the kernel's splice(2) path on Linux;
 //   - Conns, the set of connections a server handed off (hijacked,
 //     tunnelled), so that shutting down can close them;
-//   - ReadIO, this process's read(2)/write(2) accounting, which shows that
-//     splice moves bytes without them;
 //   - Flags, the -policy, -health, -tls and -backends options both
 //     balancers take; BufferPool for httputil.ReverseProxy; ServeCA for a
 //     -serve run's certificates; and Tally, Scenes and ServeForTest, the

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"backend-protocols/internal/demo"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/leak"
 )
 
@@ -157,7 +158,7 @@ func tcpPair(t *testing.T) (net.Conn, net.Conn) {
 // through user space once on the sending and once on the receiving end of
 // the test, and a second time through the relay only with UserCopy.
 func TestKernelCopySplices(t *testing.T) {
-	if _, err := ReadIO(); err != nil {
+	if _, err := kernel.ReadIO(); err != nil {
 		t.Skipf("no /proc/self/io: %v", err)
 	}
 	const n = 32 << 20
@@ -181,20 +182,20 @@ func TestKernelCopySplices(t *testing.T) {
 			c.Close()
 		}
 	}()
-	moved := map[string]IO{}
+	moved := map[string]kernel.IO{}
 	for _, cp := range []struct {
 		name string
 		copy Copier
 	}{{"kernel", KernelCopy}, {"user", UserCopy}} {
 		addr := tunnel(t, ln.Addr().String(), cp.copy)
-		before, _ := ReadIO()
+		before, _ := kernel.ReadIO()
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got, err := io.CopyBuffer(onlyWriter{io.Discard}, c, make([]byte, 1<<20))
 		c.Close()
-		after, _ := ReadIO()
+		after, _ := kernel.ReadIO()
 		if got != n || err != nil {
 			t.Fatalf("%s: got %d bytes, %v", cp.name, got, err)
 		}

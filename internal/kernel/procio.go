@@ -1,4 +1,4 @@
-package lb
+package kernel
 
 import (
 	"bufio"
@@ -8,10 +8,11 @@ import (
 	"strconv"
 )
 
-// IO is this process's I/O accounting from /proc/self/io (Linux): bytes
-// passed through read(2) and write(2) style calls, sockets included, and
-// how many such calls were made. splice(2) counts in neither, which is how
-// a test or a demo can see that a proxy's bytes never entered user space.
+// IO is this process's I/O accounting from /proc/self/io: bytes passed
+// through read(2) and write(2) style calls, sockets included, and how many
+// such calls were made. splice(2) and sendfile(2) count in neither, which
+// is how a test or a demo can see that a proxy's bytes never entered user
+// space.
 type IO struct {
 	ReadBytes, WriteBytes int64 // rchar, wchar
 	Reads, Writes         int64 // syscr, syscw
