@@ -36,20 +36,17 @@ type config struct {
 }
 
 func main() {
-	cfg := config{Bulk: 64 << 20}
 	sc := serveConfig{Copy: "splice"}
 	var p *demo.Program
 	p = demo.New("l4-lb",
 		"L4 load balancer: per-connection balancing, health checks, splice, SNI routing.",
 		demo.Modes{
 			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
-				cfg.Health = sc.Health
-				_, err := scenario(ctx, tl, cfg)
+				_, err := scenario(ctx, tl, config{Health: sc.Health, Bulk: 64 << 20})
 				return err
 			},
 			Serve: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
-				sc.Flags = sc.ForServe(p)
-				ln, err := demo.Listen(addr)
+				ln, err := sc.Listen(p, addr)
 				if err != nil {
 					return err
 				}

@@ -36,20 +36,17 @@ type config struct {
 }
 
 func main() {
-	var cfg config
 	var sc serveConfig
 	var p *demo.Program
 	p = demo.New("l7-lb",
 		"L7 load balancer: per-request balancing, routing, retries, health checks, sticky sessions.",
 		demo.Modes{
 			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
-				cfg.Health = sc.Health
-				_, err := scenario(ctx, tl, cfg)
+				_, err := scenario(ctx, tl, config{Health: sc.Health})
 				return err
 			},
 			Serve: func(ctx context.Context, addr string, tl *timeline.Timeline) error {
-				sc.Flags = sc.ForServe(p)
-				ln, err := demo.Listen(addr)
+				ln, err := sc.Listen(p, addr)
 				if err != nil {
 					return err
 				}

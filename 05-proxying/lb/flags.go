@@ -53,6 +53,13 @@ func (f Flags) External() ([]*Target, error) {
 	return ts, nil
 }
 
+// Listen opens the -serve listener on addr and gives the flags -serve's
+// defaults (see ForServe).
+func (f *Flags) Listen(p *demo.Program, addr string) (net.Listener, error) {
+	*f = f.ForServe(p)
+	return demo.Listen(addr)
+}
+
 // ForServe returns the flags with -serve's defaults for those not given
 // on the command line: health checks every second, a human's pace.
 func (f Flags) ForServe(p *demo.Program) Flags {
