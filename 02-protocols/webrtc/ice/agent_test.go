@@ -126,6 +126,11 @@ func TestTwoAgents(t *testing.T) {
 	if pa.Local.Addr != pb.Remote.Addr || pa.Remote.Addr != pb.Local.Addr || !pa.Nominated {
 		t.Errorf("got A %v and B %v, want the same pair seen from both ends", pa, pb)
 	}
+	// B's checks reached A before A had B's candidates, so A first knew
+	// B as peer-reflexive; the signalled host candidate replaced that.
+	if pa.Remote.Type != Host || pb.Remote.Type != Host {
+		t.Errorf("got A %v and B %v, want host candidates on both ends", pa, pb)
+	}
 	if !a.Controlling() || b.Controlling() {
 		t.Error("roles changed without a conflict")
 	}

@@ -129,10 +129,22 @@ func (c *checker) addRemote(rc Candidate) error {
 	}
 	for i, have := range c.remote {
 		if have.Addr == rc.Addr {
-			if have.Type == PeerReflexive {
+			if have.Type == PeerReflexive && rc.Type != PeerReflexive {
 				// The signalled candidate replaces what a check taught us
-				// (section 7.3.1.3: its foundation is the real one).
+				// (section 7.3.1.3: its foundation is the real one), in
+				// its pair too.
 				c.remote[i] = rc
+				if p := c.find(rc.Addr); p != nil {
+					p.Remote = rc
+					p.Priority = c.pairPriority(p.Local, p.Remote)
+					c.sort()
+				}
+				for _, v := range c.valid {
+					if v.Remote.Addr == rc.Addr {
+						v.Remote = rc
+						v.Priority = c.pairPriority(v.Local, v.Remote)
+					}
+				}
 			}
 			return nil
 		}
