@@ -79,38 +79,67 @@ func stunFor(addr, flag string) string {
 // serve runs the STUN server (UDP and TCP) on stunAddr and the page and
 // signaling server on addr until ctx is done.
 func serve(ctx context.Context, addr, stunAddr string, tl *timeline.Timeline) error {
-	ua, err := net.ResolveUDPAddr("udp", stunAddr)
+	s, err := startServing(ctx, nil, addr, stunAddr, tl)
 	if err != nil {
 		return err
 	}
-	pc, err := net.ListenUDP("udp", ua)
-	if err != nil {
-		return fmt.Errorf("STUN on udp %s: %w", stunAddr, err)
+	tl.Note("webrtc", "page at http://%s/ (two tabs), http://%s/?pair (one page, two peers)",
+		s.Addr, s.Addr)
+	tl.Note("webrtc", "STUN on udp and tcp %s", s.STUN.Addr())
+	<-ctx.Done()
+	return s.Close()
+}
+
+// serving is what -serve runs, started.
+type serving struct {
+	Addr string      // the page and signaling server's address
+	STUN *stunServer // the STUN server, on UDP and TCP
+	srv  *server
+	stop context.CancelFunc
+	errs chan error
+}
+
+// startServing starts the servers of -serve in the background, in
+// namespace ns (nil: this process's own).
+func startServing(ctx context.Context, ns *netns.NS, addr, stunAddr string,
+	tl *timeline.Timeline) (*serving, error) {
+	listen := demo.Listen
+	if ns != nil {
+		listen = func(a string) (net.Listener, error) { return ns.Listen("tcp", a) }
 	}
-	st := newSTUNServer(pc, tl)
-	tcp, err := net.Listen("tcp", pc.LocalAddr().String())
+	pc, err := listenPacket(ns, stunAddr)
+	if err != nil {
+		return nil, fmt.Errorf("STUN on udp %s: %w", stunAddr, err)
+	}
+	tcp, err := listen(pc.LocalAddr().String())
 	if err != nil {
 		pc.Close()
-		return fmt.Errorf("STUN on tcp %s: %w", stunAddr, err)
+		return nil, fmt.Errorf("STUN on tcp %s: %w", stunAddr, err)
 	}
-	ln, err := demo.Listen(addr)
+	ln, err := listen(addr)
 	if err != nil {
 		pc.Close()
 		tcp.Close()
-		return err
+		return nil, err
 	}
-	srv := newServer(tl, st)
-	tl.Note("webrtc", "page at http://%s/ (two tabs), http://%s/?pair (one page, two peers)",
-		ln.Addr(), ln.Addr())
-	tl.Note("webrtc", "STUN on udp and tcp %s", st.Addr())
-	done := make(chan struct{})
-	go func() { st.serve(ctx); close(done) }()
-	tcpDone := make(chan error, 1)
-	go func() { tcpDone <- st.srv.ServeTCP(ctx, tcp) }()
-	err = demo.ServeHTTP(ctx, &http.Server{Handler: srv.mux}, ln)
-	srv.sig.closeAll()
-	<-done
-	return errors.Join(err, <-tcpDone)
+	ctx, stop := context.WithCancel(ctx)
+	st := newSTUNServer(pc, tl)
+	s := &serving{Addr: ln.Addr().String(), STUN: st, srv: newServer(tl, st),
+		stop: stop, errs: make(chan error, 3)}
+	go func() { st.serve(ctx); s.errs <- nil }()
+	go func() { s.errs <- st.srv.ServeTCP(ctx, tcp) }()
+	go func() {
+		err := demo.ServeHTTP(ctx, &http.Server{Handler: s.srv.mux}, ln)
+		s.srv.sig.closeAll()
+		s.errs <- err
+	}()
+	return s, nil
+}
+
+// Close stops the servers and returns what went wrong.
+func (s *serving) Close() error {
+	s.stop()
+	return errors.Join(<-s.errs, <-s.errs, <-s.errs)
 }
 
 // connect runs two Go peers on loopback against a server started with

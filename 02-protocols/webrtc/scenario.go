@@ -9,12 +9,10 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"backend-protocols/02-protocols/webrtc/ice"
 	"backend-protocols/02-protocols/websockets/ws"
-	"backend-protocols/internal/demo"
 	"backend-protocols/internal/netns"
 	"backend-protocols/internal/timeline"
 	"backend-protocols/internal/timing"
@@ -37,7 +35,7 @@ type result struct {
 	Punch     *punchResult      // nat only
 
 	Offer    string         // the SDP alice offered
-	Relayed  atomic.Int64   // messages the signaling server relayed
+	Relayed  int64          // messages the signaling server relayed
 	Selected [2]ice.Pair    // as alice and bob selected it
 	Stats    [2]ice.Stats   // their agents' counters
 	Dropped  int            // unsolicited packets the NATs dropped during ICE
@@ -112,31 +110,13 @@ func scenario(ctx context.Context, tl *timeline.Timeline, loopback bool) (*resul
 		tl.Printf("== the network: loopback (%s)", res.Why)
 		tl.Printf("   no NAT here: a server-reflexive candidate equals the host one")
 	}
-	pc, err := listenPacket(pub, stunAt)
+	srv, err := startServing(ctx, pub, host+":0", stunAt, timeline.Quiet())
 	if err != nil {
 		return res, err
 	}
-	st := newSTUNServer(pc, timeline.Quiet())
-	sctx, stopSTUN := context.WithCancel(ctx)
-	stunDone := make(chan struct{})
-	go func() { st.serve(sctx); close(stunDone) }()
-	defer func() { stopSTUN(); <-stunDone }()
-	var ln net.Listener
-	if pub != nil {
-		ln, err = pub.Listen("tcp", host+":0")
-	} else {
-		ln, err = demo.Listen(host + ":0")
-	}
-	if err != nil {
-		return res, err
-	}
-	srv := newServer(timeline.Quiet(), st)
-	srv.sig.onRelay = func(_, _, _, _ string, _ int) { res.Relayed.Add(1) }
-	hctx, stopHTTP := context.WithCancel(ctx)
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- demo.ServeHTTP(hctx, &http.Server{Handler: srv.mux}, ln) }()
-	defer func() { stopHTTP(); <-httpDone; srv.sig.closeAll() }()
-	tl.Note("public", "STUN server on udp %s; page and signaling on http://%s", st.Addr(), ln.Addr())
+	defer srv.Close()
+	st := srv.STUN
+	tl.Note("public", "STUN server on udp %s; page and signaling on http://%s", st.Addr(), srv.Addr)
 
 	if nat != nil {
 		tl.Printf("")
@@ -155,16 +135,17 @@ func scenario(ctx context.Context, tl *timeline.Timeline, loopback bool) (*resul
 			return a + b
 		}
 	}
-	room, err := meet(ctx, tl, ln.Addr().String(), st.Addr(), sides, count, res)
+	room, err := meet(ctx, tl, srv.Addr, st.Addr(), sides, count, res)
+	res.Relayed = srv.srv.sig.relayed.Load()
 	if err != nil {
 		return res, err
 	}
 	res.Forgotten = waitFor(2*time.Second, func() bool {
-		n, ok := srv.sig.peers(room)
+		n, ok := srv.srv.sig.peers(room)
 		return ok && n == 0
 	})
 	tl.Note("signal", "room %s empty after both left: %v", room, res.Forgotten)
-	refusals(ctx, tl, ln.Addr().String(), room, dialer(sides[0].ns), res.Refused)
+	refusals(ctx, tl, srv.Addr, room, dialer(sides[0].ns), res.Refused)
 	return res, nil
 }
 
@@ -402,8 +383,8 @@ func check(res *result) error {
 	if res.Echoed != pings {
 		fail("%d of %d pings came back", res.Echoed, pings)
 	}
-	if res.Relayed.Load() < 2 || !strings.Contains(res.Offer, "a=ice-ufrag:") {
-		fail("signaling relayed %d messages, offer %q", res.Relayed.Load(), res.Offer)
+	if res.Relayed < 2 || !strings.Contains(res.Offer, "a=ice-ufrag:") {
+		fail("signaling relayed %d messages, offer %q", res.Relayed, res.Offer)
 	}
 	if !res.Forgotten {
 		fail("the room still holds peers after both left")

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"backend-protocols/02-protocols/websockets/ws"
@@ -31,8 +32,8 @@ type signaler struct {
 	Idle       time.Duration // a peer silent this long is closed (1001)
 
 	tl *timeline.Timeline
-	// onRelay, if set, sees each relayed message: its type and size.
-	onRelay func(room, from, to, typ string, n int)
+	// relayed counts the messages relayed, recipient by recipient.
+	relayed atomic.Int64
 
 	mu    sync.Mutex
 	rooms map[string]*room
@@ -50,6 +51,7 @@ type room struct {
 // member is one peer's WebSocket, with a queue its writer drains.
 type member struct {
 	id   string
+	room *room
 	conn *ws.Conn
 	out  chan []byte
 	quit chan struct{} // closed when the member is dropped
@@ -183,7 +185,7 @@ func (s *signaler) join(name string, conn *ws.Conn) (*member, []string, error) {
 		return nil, nil, errRoomFull
 	}
 	rm.joined++
-	m := &member{id: fmt.Sprintf("p%d", rm.joined), conn: conn,
+	m := &member{id: fmt.Sprintf("p%d", rm.joined), room: rm, conn: conn,
 		out: make(chan []byte, s.MaxQueue), quit: make(chan struct{})}
 	var others []string
 	for id, o := range rm.peers {
@@ -197,13 +199,33 @@ func (s *signaler) join(name string, conn *ws.Conn) (*member, []string, error) {
 }
 
 // sendLocked queues a message for m; a peer too slow to take it is
-// dropped, so one stuck browser cannot hold the server's memory.
+// dropped and leaves the room at once, so one stuck browser can hold
+// neither the server's memory nor the others' messages.
 func (s *signaler) sendLocked(m *member, sg signal) {
 	b, _ := json.Marshal(sg)
 	select {
 	case m.out <- b:
 	default:
 		m.drop(errSlow)
+		s.removeLocked(m)
+	}
+}
+
+// removeLocked forgets a member and tells the others it left. It does
+// nothing for a member already gone.
+func (s *signaler) removeLocked(m *member) {
+	rm := m.room
+	if rm.peers[m.id] != m {
+		return
+	}
+	delete(rm.peers, m.id)
+	rm.touched = time.Now()
+	others := make([]*member, 0, len(rm.peers))
+	for _, o := range rm.peers {
+		others = append(others, o)
+	}
+	for _, o := range others {
+		s.sendLocked(o, signal{Type: "leave", From: m.id})
 	}
 }
 
@@ -217,7 +239,9 @@ func (s *signaler) serve(name string, m *member, others []string) {
 	m.drop(s.read(name, m))
 	wg.Wait()
 	m.conn.NetConn().Close()
-	s.leave(name, m)
+	s.mu.Lock()
+	s.removeLocked(m)
+	s.mu.Unlock()
 	s.tl.Note("signal", "%s left room %s: %v", m.id, name, m.why)
 }
 
@@ -249,21 +273,6 @@ func hangUp(m *member) {
 	// Close waits, bounded, for the peer's answer, which the reader
 	// (if it is still reading) receives and returns.
 	m.conn.Close(code, m.why.Error())
-}
-
-// leave forgets a member and tells the others.
-func (s *signaler) leave(name string, m *member) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rm, ok := s.rooms[name]
-	if !ok || rm.peers[m.id] != m {
-		return
-	}
-	delete(rm.peers, m.id)
-	rm.touched = time.Now()
-	for _, o := range rm.peers {
-		s.sendLocked(o, signal{Type: "leave", From: m.id})
-	}
 }
 
 // write sends m's queued messages until it is dropped.
@@ -332,15 +341,15 @@ func (s *signaler) relay(name string, m *member, b []byte) error {
 			to = append(to, o)
 		}
 	}
-	if len(to) == 0 {
+	if len(to) == 0 && sg.To != "" {
 		return fmt.Errorf("no peer %q in the room", sg.To)
 	}
+	// To everyone else, with nobody else there: nothing to do (a
+	// candidate trickled after the other peer left).
 	for _, o := range to {
 		out.To = o.id
 		s.sendLocked(o, out)
-		if s.onRelay != nil {
-			s.onRelay(name, m.id, o.id, sg.Type, len(sg.Data))
-		}
+		s.relayed.Add(1)
 	}
 	return nil
 }
