@@ -69,7 +69,8 @@ func browserPair(t *testing.T, behindNAT bool) {
 	}
 	defer s.Close()
 	reports := make(chan browserReport, 2)
-	s.srv.onReport = func(r browserReport) { reports <- r }
+	report := func(r browserReport) { reports <- r }
+	s.srv.onReport.Store(&report)
 	url := fmt.Sprintf("http://%s/?pair&pings=%d", s.Addr, pings)
 	b, err := peer.OpenBrowserWith(ctx, start, url, browserFlags...)
 	if err != nil {
@@ -99,7 +100,8 @@ func browserPair(t *testing.T, behindNAT bool) {
 	if a.Selected == nil || bb.Selected == nil {
 		t.Fatal("no selected candidate pair in the browser's statistics")
 	}
-	t.Logf("selected %+v; RTT median %.2f ms", *a.Selected, median(a.RTT))
+	t.Logf("DataChannel open after %.0f ms (A) and %.0f ms (B); selected %+v; RTT median %.2f ms",
+		a.Opened, bb.Opened, *a.Selected, median(a.RTT))
 	// Chromium's SDP and candidates, read by the ice package's parsers.
 	var srflx []ice.Candidate
 	for _, p := range rep.Peers {
@@ -180,7 +182,8 @@ func TestBrowserTabs(t *testing.T) {
 	}
 	defer s.Close()
 	reports := make(chan browserReport, 2)
-	s.srv.onReport = func(r browserReport) { reports <- r }
+	report := func(r browserReport) { reports <- r }
+	s.srv.onReport.Store(&report)
 	first, err := peer.OpenBrowserWith(ctx, startA, "http://"+s.Addr+"/", browserFlags...)
 	if err != nil {
 		t.Fatal(err)
@@ -224,8 +227,8 @@ func TestBrowserTabs(t *testing.T) {
 		t.Fatal("no selected pair")
 	}
 	sel := offerer.Selected
-	t.Logf("offerer selected %s %s:%d <-> %s %s:%d, median RTT %.2f ms",
-		sel.Local.Type, sel.Local.Address, sel.Local.Port,
+	t.Logf("offerer: DataChannel open after %.0f ms, selected %s %s:%d <-> %s %s:%d, median RTT %.2f ms",
+		offerer.Opened, sel.Local.Type, sel.Local.Address, sel.Local.Port,
 		sel.Remote.Type, sel.Remote.Address, sel.Remote.Port, median(offerer.RTT))
 	if behindNAT {
 		// The offerer is the first browser, alice's: it reaches bob

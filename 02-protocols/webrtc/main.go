@@ -107,14 +107,9 @@ func startServing(ctx context.Context, ns *netns.NS, addr, stunAddr string,
 	if ns != nil {
 		listen = func(a string) (net.Listener, error) { return ns.Listen("tcp", a) }
 	}
-	pc, err := listenPacket(ns, stunAddr)
+	pc, tcp, err := listenSTUN(ns, stunAddr, listen)
 	if err != nil {
-		return nil, fmt.Errorf("STUN on udp %s: %w", stunAddr, err)
-	}
-	tcp, err := listen(pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
-		return nil, fmt.Errorf("STUN on tcp %s: %w", stunAddr, err)
+		return nil, err
 	}
 	ln, err := listen(addr)
 	if err != nil {
@@ -134,6 +129,28 @@ func startServing(ctx context.Context, ns *netns.NS, addr, stunAddr string,
 		s.errs <- err
 	}()
 	return s, nil
+}
+
+// listenSTUN opens the STUN server's UDP socket and a TCP listener on
+// the same port. Port 0 picks a free UDP port; if that number is taken
+// for TCP, it tries another, a few times.
+func listenSTUN(ns *netns.NS, addr string,
+	listen func(string) (net.Listener, error)) (*net.UDPConn, net.Listener, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	for try := 0; ; try++ {
+		pc, err := listenPacket(ns, addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("STUN on udp %s: %w", addr, err)
+		}
+		tcp, err := listen(pc.LocalAddr().String())
+		if err == nil {
+			return pc, tcp, nil
+		}
+		pc.Close()
+		if port != "0" || try == 8 {
+			return nil, nil, fmt.Errorf("STUN on tcp %s: %w", addr, err)
+		}
+	}
 }
 
 // Close stops the servers and returns what went wrong.

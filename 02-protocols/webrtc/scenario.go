@@ -145,6 +145,8 @@ func scenario(ctx context.Context, tl *timeline.Timeline, loopback bool) (*resul
 		return ok && n == 0
 	})
 	tl.Note("signal", "room %s empty after both left: %v", room, res.Forgotten)
+	tl.Printf("")
+	tl.Printf("== what the signaling server refuses")
 	refusals(ctx, tl, srv.Addr, room, dialer(sides[0].ns), res.Refused)
 	return res, nil
 }
@@ -233,6 +235,10 @@ func meet(ctx context.Context, tl *timeline.Timeline, addr string, stunAddr neti
 	if dropped != nil {
 		res.Dropped = dropped() - before
 		tl.Note("nats", "dropped %d unsolicited packets during the checks", res.Dropped)
+		tl.Printf("   (a check to a host address behind the other NAT never gets through;" +
+			" one to a public address")
+		tl.Printf("   does once the other side's own check has opened its NAT, and the" +
+			" triggered check answers it)")
 	}
 	for _, p := range peers {
 		list, _ := p.agent.Pairs()
@@ -248,12 +254,16 @@ func meet(ctx context.Context, tl *timeline.Timeline, addr string, stunAddr neti
 		return room, err
 	}
 	tl.Note("alice", "%d of %d pings came back; RTT %s", res.Echoed, pings, res.RTT)
+	if dropped != nil {
+		tl.Printf("   (alice to bob crosses four links of %s each way: 8 x %s = %s at least)",
+			linkDelay, linkDelay, 8*linkDelay)
+	}
 	for i, p := range peers {
 		res.Stats[i] = p.agent.Stats()
 	}
 
 	tl.Printf("")
-	tl.Printf("== leaving, and what the signaling server refuses")
+	tl.Printf("== leaving")
 	alice.leave()
 	bob.leave()
 	return room, nil

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"backend-protocols/02-protocols/webrtc/stun"
 	"backend-protocols/internal/timeline"
@@ -25,8 +26,9 @@ type server struct {
 	sig  *signaler
 	stun *stunServer
 	tl   *timeline.Timeline
-	// onReport, if set, gets each report a page posts.
-	onReport func(browserReport)
+	// onReport, if set, gets each report a page posts; it may be set
+	// while the server runs.
+	onReport atomic.Pointer[func(browserReport)]
 	mux      *http.ServeMux
 }
 
@@ -118,8 +120,8 @@ func (s *server) report(w http.ResponseWriter, r *http.Request) {
 				p.Name, len(p.RTT), median(p.RTT))
 		}
 	}
-	if s.onReport != nil {
-		s.onReport(rep)
+	if f := s.onReport.Load(); f != nil {
+		(*f)(rep)
 	}
 }
 

@@ -350,6 +350,7 @@ func (s *signaler) relay(name string, m *member, b []byte) error {
 		out.To = o.id
 		s.sendLocked(o, out)
 		s.relayed.Add(1)
+		s.tl.Note("signal", "%s -> %s %s (%d bytes)", m.id, o.id, sg.Type, len(sg.Data))
 	}
 	return nil
 }
