@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"backend-protocols/02-protocols/webrtc/ice"
+	"backend-protocols/internal/netns"
 	"backend-protocols/internal/peer"
 	"backend-protocols/internal/timeline"
 )
@@ -46,33 +47,15 @@ func TestBrowser(t *testing.T) {
 }
 
 func browserPair(t *testing.T, behindNAT bool) {
-	ctx := context.Background()
-	var (
-		s     *serving
-		start = (*exec.Cmd).Start
-		err   error
-		nat   *natLab
-	)
+	var nat *natLab
+	start := (*exec.Cmd).Start
 	if behindNAT {
-		if nat, err = newNATLab(1, 0); err != nil {
-			t.Fatal(err)
-		}
-		defer nat.Close()
-		s, err = startServing(ctx, nat.Pub, publicAddr.String()+":0",
-			publicAddr.String()+":3478", timeline.Quiet())
+		nat = newLab(t, 1)
 		start = func(c *exec.Cmd) error { return nat.Alice.Do(c.Start) }
-	} else {
-		s, err = startServing(ctx, nil, "127.0.0.1:0", "127.0.0.1:0", timeline.Quiet())
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	reports := make(chan browserReport, 2)
-	report := func(r browserReport) { reports <- r }
-	s.srv.onReport.Store(&report)
+	s, reports := serveBrowsers(t, nat)
 	url := fmt.Sprintf("http://%s/?pair&pings=%d", s.Addr, pings)
-	b, err := peer.OpenBrowserWith(ctx, start, url, browserFlags...)
+	b, err := peer.OpenBrowserWith(context.Background(), start, url, browserFlags...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,35 +138,18 @@ func TestBrowserTabs(t *testing.T) {
 	if peer.ChromiumPath() == "" {
 		t.Skip("chromium not installed")
 	}
-	ctx := context.Background()
-	var (
-		s         *serving
-		err       error
-		nat       *natLab
-		startA    = (*exec.Cmd).Start
-		startB    = (*exec.Cmd).Start
-		behindNAT = natUnavailable() == nil
-	)
+	var nat *natLab
+	startA, startB := (*exec.Cmd).Start, (*exec.Cmd).Start
+	behindNAT := natUnavailable() == nil
 	if behindNAT {
-		if nat, err = newNATLab(2, 0); err != nil {
-			t.Fatal(err)
-		}
-		defer nat.Close()
-		s, err = startServing(ctx, nat.Pub, publicAddr.String()+":0",
-			publicAddr.String()+":3478", timeline.Quiet())
+		nat = newLab(t, 2)
 		startA = func(c *exec.Cmd) error { return nat.Alice.Do(c.Start) }
 		startB = func(c *exec.Cmd) error { return nat.Bob.Do(c.Start) }
 	} else {
 		t.Logf("no NAT here (%v): both browsers on loopback", natUnavailable())
-		s, err = startServing(ctx, nil, "127.0.0.1:0", "127.0.0.1:0", timeline.Quiet())
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	reports := make(chan browserReport, 2)
-	report := func(r browserReport) { reports <- r }
-	s.srv.onReport.Store(&report)
+	s, reports := serveBrowsers(t, nat)
+	ctx := context.Background()
 	first, err := peer.OpenBrowserWith(ctx, startA, "http://"+s.Addr+"/", browserFlags...)
 	if err != nil {
 		t.Fatal(err)
@@ -249,4 +215,35 @@ func waiting(s *signaler) string {
 		}
 	}
 	return ""
+}
+
+// newLab builds the NAT lab with one or two private sides for the test.
+func newLab(t *testing.T, sides int) *natLab {
+	t.Helper()
+	nat, err := newNATLab(sides, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nat.Close() })
+	return nat
+}
+
+// serveBrowsers runs -serve's servers on the lab's public host, or on
+// loopback without a lab, for the test's length, and returns them with
+// a channel of the reports pages post.
+func serveBrowsers(t *testing.T, nat *natLab) (*serving, chan browserReport) {
+	t.Helper()
+	ns, host, stunAt := (*netns.NS)(nil), "127.0.0.1", "127.0.0.1:0"
+	if nat != nil {
+		ns, host, stunAt = nat.Pub, publicAddr.String(), publicAddr.String()+":3478"
+	}
+	s, err := startServing(context.Background(), ns, host+":0", stunAt, timeline.Quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	reports := make(chan browserReport, 2)
+	report := func(r browserReport) { reports <- r }
+	s.srv.onReport.Store(&report)
+	return s, reports
 }
