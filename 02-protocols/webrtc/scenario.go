@@ -245,6 +245,9 @@ func meet(ctx context.Context, tl *timeline.Timeline, addr string, stunAddr neti
 		for _, q := range list {
 			tl.Note(p.name, "checklist: %-44v %v", q, q.State)
 		}
+		st := p.agent.Stats()
+		tl.Note(p.name, "%d checks sent (%d resent), %d received and answered",
+			st.ChecksSent, st.Retransmits, st.ResponsesOut)
 	}
 
 	tl.Printf("")

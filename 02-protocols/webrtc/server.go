@@ -110,8 +110,9 @@ func (s *server) report(w http.ResponseWriter, r *http.Request) {
 		sel := "no selected pair"
 		if p.Selected != nil {
 			l, r := p.Selected.Local, p.Selected.Remote
-			sel = fmt.Sprintf("%s %s:%d <-> %s %s:%d", l.Type, l.Address, l.Port,
-				r.Type, r.Address, r.Port)
+			sel = fmt.Sprintf("%s %s <-> %s %s",
+				l.Type, net.JoinHostPort(l.Address, fmt.Sprint(l.Port)),
+				r.Type, net.JoinHostPort(r.Address, fmt.Sprint(r.Port)))
 		}
 		s.tl.Note("browser", "peer %s: DataChannel open after %.0f ms; %s; %d candidates gathered",
 			p.Name, p.Opened, sel, len(p.Local))
