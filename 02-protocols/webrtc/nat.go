@@ -213,12 +213,12 @@ func (n *natLab) punch(ctx context.Context, stunAddr netip.AddrPort,
 	tl.Note("natB", "dropped %d unsolicited packet(s); bob received %q", res.FirstDropped, got)
 	tl.Send("bob", "alice", "punch 2 to %v", res.AliceSeen)
 	cb.WriteToUDPAddrPort([]byte("punch 2"), res.AliceSeen)
-	from, got := readWithin(ca, 2*time.Second)
+	from, got := readWithin(ca, 5*time.Second)
 	res.Back = got == "punch 2"
 	tl.Note("alice", "received %q from %v: natA let it in (punch 1 opened it)", got, from)
 	tl.Send("alice", "bob", "punch 3 to %v", res.BobSeen)
 	ca.WriteToUDPAddrPort([]byte("punch 3"), res.BobSeen)
-	from, got = readWithin(cb, 2*time.Second)
+	from, got = readWithin(cb, 5*time.Second)
 	res.Forth = got == "punch 3"
 	tl.Note("bob", "received %q from %v: natB lets it in now (punch 2 opened it)", got, from)
 	return res, nil

@@ -66,6 +66,7 @@ type transaction struct {
 	rto         time.Duration // wait after the last transmission
 	next        time.Time     // retransmit, or give up, then
 	// cancelled transactions are not retransmitted, and their timeout
-	// does not fail the pair (section 7.3.1.4).
+	// does not fail the pair (section 7.3.1.4); a response may still
+	// come until the next RTO, when the transaction is forgotten.
 	cancelled bool
 }
