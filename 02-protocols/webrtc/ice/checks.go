@@ -574,9 +574,9 @@ func (c *checker) selectPair(v *Pair) {
 	c.a.selected.Store(&sel)
 	c.triggered = nil
 	clear(c.txs)
-	close(c.a.done)
 	c.a.trace(Event{Kind: EventSelected, Pair: sel,
 		Text: fmt.Sprintf("selected %v (nominated)", sel)})
+	close(c.a.done) // after the trace: Connect's caller sees it done
 }
 
 // describe lists a check's ICE attributes for a narrative.
