@@ -36,7 +36,6 @@ import (
 )
 
 func main() {
-	netns.Reexec() // a non-root user gets namespaces where the kernel allows
 	var stunAddr string
 	var loopback bool
 	var p *demo.Program
