@@ -24,10 +24,11 @@ var browserFlags = []string{"--allow-loopback-in-peer-connection",
 // RTCPeerConnections signal through the server, gather candidates with
 // its STUN server, open a DataChannel and time pings over it.
 //
-// A server-reflexive candidate can only be seen where the browser is
-// behind a NAT: on loopback the STUN server sees the host address, the
-// srflx candidate equals the host one, and Chromium drops it as
-// redundant (RFC 8445 5.1.3). So where namespaces and nft exist,
+// A server-reflexive candidate means something only where the browser
+// is behind a NAT: on loopback the STUN server sees one of the
+// machine's own addresses, so the srflx candidate equals a host one
+// (and Chromium drops it as redundant, RFC 8445 5.1.3) or differs only
+// by which local address the socket used. So where namespaces and nft exist,
 // Chromium runs in a private host behind an nft masquerade router, with
 // the page, signaling and STUN servers on a public host, and the test
 // checks that a srflx candidate carries the NAT's public address and a
@@ -108,7 +109,7 @@ func browserPair(t *testing.T, behindNAT bool) {
 	}
 	if nat == nil {
 		t.Log("server-reflexive check skipped: it needs the browser behind a NAT " +
-			"(on loopback the srflx candidate equals the host one and is dropped)")
+			"(on loopback the STUN server only sees the machine's own addresses)")
 		return
 	}
 	if len(srflx) == 0 {
