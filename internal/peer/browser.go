@@ -14,7 +14,6 @@ package peer
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"sync"
@@ -58,32 +57,7 @@ var browserFlags = []string{"--headless", "--no-sandbox", "--disable-gpu",
 // process group, so Close ends it and every helper process it started;
 // so does the end of ctx.
 func OpenBrowser(ctx context.Context, url string, extra ...string) (*Browser, error) {
-	path := ChromiumPath()
-	if path == "" {
-		return nil, errors.New("peer: chromium not found (Debian: apt-get install chromium)")
-	}
-	dir, err := os.MkdirTemp("", "chromium-")
-	if err != nil {
-		return nil, err
-	}
-	args := append(append(append([]string{}, browserFlags...), extra...),
-		"--user-data-dir="+dir, url)
-	cmd := exec.Command(path, args...)
-	// Crash reports and caches go to the temporary folder, not $HOME.
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+dir, "XDG_CACHE_HOME="+dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	b := &Browser{cmd: cmd, dir: dir, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = (*browserLog)(b), (*browserLog)(b)
-	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	go func() {
-		cmd.Wait()
-		close(b.done)
-	}()
-	context.AfterFunc(ctx, func() { b.Close() })
-	return b, nil
+	return OpenBrowserWith(ctx, (*exec.Cmd).Start, url, extra...)
 }
 
 type browserLog Browser

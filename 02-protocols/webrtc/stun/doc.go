@@ -30,7 +30,8 @@
 // ERROR-CODE (14.8), REALM, NONCE, UNKNOWN-ATTRIBUTES (14.13), SOFTWARE
 // (14.14); the ICE attributes PRIORITY, USE-CANDIDATE, ICE-CONTROLLED and
 // ICE-CONTROLLING (RFC 8445 section 16) are known so ICE checks are not
-// refused. A Binding server answers with XOR-MAPPED-ADDRESS, SOFTWARE and
+// refused, and ice.go adds and reads them (with 487 Role Conflict) for
+// the ICE agent of ../ice. A Binding server answers with XOR-MAPPED-ADDRESS, SOFTWARE and
 // FINGERPRINT, refuses unknown comprehension-required attributes with 420
 // and UNKNOWN-ATTRIBUTES (6.3.1), and can check short-term credentials
 // (9.1.3: 400, 401). Over TCP, messages are framed by their own length

@@ -244,5 +244,7 @@ func FuzzDecode(f *testing.F) {
 		m.CheckIntegrity([]byte("k"))
 		m.CheckFingerprint()
 		m.UnknownRequired()
+		m.Priority()
+		m.ICERole()
 	})
 }
