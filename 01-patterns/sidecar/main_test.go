@@ -281,7 +281,9 @@ func TestConfigErrors(t *testing.T) {
 func TestOnlyTheCACrosses(t *testing.T) {
 	s := startTestStack(t)
 	pem := s.sideConf.CAPEM
-	if !strings.Contains(pem, "BEGIN CERTIFICATE") || strings.Contains(pem, "PRIVATE KEY") {
+	hasCert := strings.Contains(pem, "BEGIN CERTIFICATE")
+	hasKey := strings.Contains(pem, "PRIVATE KEY")
+	if !hasCert || hasKey {
 		t.Errorf("the sidecar was given %q", pem)
 	}
 }
