@@ -1,0 +1,103 @@
+// Package labtest holds the checks chapter 3's tests share: skipping
+// without namespaces, and asserting measured round trips best-of-N.
+package labtest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"backend-protocols/03-https/internal/lab"
+	"backend-protocols/internal/netns"
+)
+
+// RTTs are the round-trip times every variant is checked at.
+var RTTs = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond}
+
+// Tolerance is how far, in round trips, a measurement may exceed the
+// prediction: handshake crypto, scheduling and the link's own precision.
+const Tolerance = 0.25
+
+// floor is how much faster than the emulated delays a trip may seem
+// (clock reading granularity); anything faster means the path is wrong.
+const floor = 500 * time.Microsecond
+
+// Tries bounds the runs RoundTrips makes.
+const Tries = 3
+
+// NeedNamespaces skips the test unless this process can make network
+// namespaces, the only place the TCP handshake pays the path's delay.
+func NeedNamespaces(t testing.TB) {
+	t.Helper()
+	if err := netns.Available(); err != nil {
+		t.Skip(err)
+	}
+}
+
+// RoundTrips runs run up to Tries times and checks the trips it returns,
+// by position: no trip of any run may arrive before its predicted round
+// trips could have passed, and in at least one run each trip must be
+// within Tolerance of its prediction with exactly the predicted number of
+// round trips on its ladder. The best of a few runs keeps the check tight
+// on a loaded two-core machine, where any one run can be held up, without
+// letting a systematic error through: that shows in every run. It returns
+// the trips of the first run, for further checks.
+func RoundTrips(t *testing.T, run func() ([]lab.Trip, error)) []lab.Trip {
+	t.Helper()
+	var first []lab.Trip
+	var good []bool
+	var seen [][]string
+	for try := 0; try < Tries; try++ {
+		trips, err := run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = trips
+			good = make([]bool, len(trips))
+			seen = make([][]string, len(trips))
+		}
+		if len(trips) != len(first) {
+			t.Fatalf("got %d trips, then %d", len(first), len(trips))
+		}
+		for i, tr := range trips {
+			want := time.Duration(tr.Predicted) * tr.RTT
+			if tr.TTFB < want-floor {
+				t.Errorf("%s: got the first byte after %v, before %d round trips of %v",
+					tr.Name, tr.TTFB, tr.Predicted, tr.RTT)
+			}
+			seen[i] = append(seen[i], formatTrip(tr))
+			if tr.RoundTrips() <= float64(tr.Predicted)+Tolerance &&
+				tr.Flights() == tr.Predicted {
+				good[i] = true
+			}
+		}
+		if all(good) {
+			break
+		}
+	}
+	for i, ok := range good {
+		tr := first[i]
+		t.Logf("%s at %v: %v", tr.Name, tr.RTT, seen[i])
+		if !ok {
+			t.Errorf("%s at %v: got %v, want one within %.2f RTT of %d "+
+				"round trips with %d on its ladder", tr.Name, tr.RTT, seen[i],
+				Tolerance, tr.Predicted, tr.Predicted)
+		}
+	}
+	return first
+}
+
+func formatTrip(tr lab.Trip) string {
+	return fmt.Sprintf("%v = %.2f RTT, %d on the ladder",
+		tr.TTFB.Round(100*time.Microsecond), tr.RoundTrips(), tr.Flights())
+}
+
+func all(b []bool) bool {
+	for _, v := range b {
+		if !v {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,39 @@
+// TLS 1.2 over TCP (lecture 30): one HTTPS fetch with a full handshake,
+// then a second one resumed with the ticket the first left behind, across
+// a path with a 50 ms round trip.
+//
+//	go run ./03-https/tls12
+//	go run ./03-https/tls12 -rtt 100ms
+//
+// Watch the ladders: one round trip for TCP's handshake, one for TLS's,
+// one for the request, so the first response byte arrives after 3 RTT.
+// Resumption skips the certificate (fewer bytes) but not a round trip.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+
+	"backend-protocols/03-https/internal/lab"
+	"backend-protocols/03-https/internal/variant"
+	"backend-protocols/internal/demo"
+	"backend-protocols/internal/timeline"
+)
+
+func main() {
+	var cfg lab.Config
+	p := demo.New("tls12", "TLS 1.2 over TCP: a full handshake, then a resumed one, in round trips.",
+		demo.Modes{
+			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
+				_, err := scenario(ctx, tl, cfg)
+				return err
+			},
+		})
+	lab.Flags(p.Flags, &cfg)
+	p.Main()
+}
+
+func scenario(ctx context.Context, tl *timeline.Timeline, cfg lab.Config) (variant.Visits, error) {
+	return variant.FullThenResumed(ctx, tl, cfg,
+		variant.TLSOptions{Version: tls.VersionTLS12}, "TCP + TLS 1.2", 4, 3)
+}
