@@ -5,9 +5,11 @@
 //	go run ./03-https/tls12
 //	go run ./03-https/tls12 -rtt 100ms
 //
-// Watch the ladders: one round trip for TCP's handshake, one for TLS's,
-// one for the request, so the first response byte arrives after 3 RTT.
-// Resumption skips the certificate (fewer bytes) but not a round trip.
+// Watch the ladders: one round trip for TCP's handshake, two for TLS 1.2's
+// (hellos and certificate, then key exchange and Finished), one for the
+// request, so the first response byte arrives after 4 RTT. Resumption
+// (an abbreviated handshake with a session ticket) needs one TLS round
+// trip instead of two: 3 RTT, and no certificate.
 package main
 
 import (

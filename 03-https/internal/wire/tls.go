@@ -24,7 +24,7 @@ type tlsConn struct {
 	serverRandom []byte
 	version      uint16 // from the ServerHello; 0 until then
 	suite        uint16
-	master       []byte // TLS 1.2, once known
+	master       []byte     // TLS 1.2, once known
 	dirs         [2]*tlsDir // [0] client to server, [1] server to client
 }
 
