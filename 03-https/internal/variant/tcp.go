@@ -20,8 +20,6 @@ import (
 type TLSOptions struct {
 	Version  uint16 // tls.VersionTLS12 or tls.VersionTLS13
 	FastOpen bool   // TCP Fast Open on the listener and the dialer
-	// Curves, if set, replaces the package's Curves for the client.
-	Curves []tls.CurveID
 }
 
 // fastOpenQueue is the listener's TCP_FASTOPEN value: how many
@@ -81,6 +79,10 @@ func (s *TLSServer) Close() error {
 // TLSClient fetches from a TLSServer, keeping TLS sessions (tickets) from
 // one fetch to the next; the kernel keeps the Fast Open cookie.
 type TLSClient struct {
+	// Curves are the key exchanges the client offers: the package's
+	// Curves unless changed; an empty slice means Go's default.
+	Curves []tls.CurveID
+
 	lab   *lab.Lab
 	srv   *TLSServer
 	cache tls.ClientSessionCache
@@ -88,7 +90,8 @@ type TLSClient struct {
 
 // Client returns a new client of s with an empty session cache.
 func (s *TLSServer) Client() *TLSClient {
-	return &TLSClient{lab: s.lab, srv: s, cache: tls.NewLRUClientSessionCache(4)}
+	return &TLSClient{Curves: Curves, lab: s.lab, srv: s,
+		cache: tls.NewLRUClientSessionCache(4)}
 }
 
 // Fetch opens a new connection, sends GET / and measures the time to the
@@ -96,9 +99,7 @@ func (s *TLSServer) Client() *TLSClient {
 func (c *TLSClient) Fetch(ctx context.Context, name string, predicted int) (lab.Trip, error) {
 	opts := c.srv.opts
 	cfg := clientConfig(c.lab, opts.Version, c.cache)
-	if opts.Curves != nil {
-		cfg.CurvePreferences = opts.Curves
-	}
+	cfg.CurvePreferences = c.Curves
 	var sockopts []lab.SockOpt
 	if opts.FastOpen {
 		sockopts = append(sockopts, func(fd int) error {
@@ -111,13 +112,22 @@ func (c *TLSClient) Fetch(ctx context.Context, name string, predicted int) (lab.
 		before = c.counters()
 	}
 	var mu sync.Mutex
-	var conn net.Conn // the TCP connection, for TCP_INFO
-	var resumed bool
+	var conn net.Conn // the TCP connection
+	var resumed, syn bool
 	dial := func(ctx context.Context, _, addr string) (net.Conn, error) {
 		nc, err := c.lab.DialTCP(ctx, addr, sockopts...)
 		mu.Lock()
+		defer mu.Unlock()
 		conn = nc
-		mu.Unlock()
+		if tcp, ok := nc.(*net.TCPConn); ok && opts.FastOpen {
+			// TCP_INFO is gone with the socket: read it at Close.
+			return &closeHook{Conn: nc, before: func() {
+				s := synData(tcp)
+				mu.Lock()
+				syn = s
+				mu.Unlock()
+			}}, err
+		}
 		return nc, err
 	}
 	trip, err := c.lab.Measure(ctx, name, predicted, func(ctx context.Context) (lab.Result, error) {
@@ -138,11 +148,10 @@ func (c *TLSClient) Fetch(ctx context.Context, name string, predicted int) (lab.
 		return trip, err
 	}
 	trip.Resumed = resumed
-	mu.Lock()
-	tcp, _ := conn.(*net.TCPConn)
-	mu.Unlock()
-	if opts.FastOpen && tcp != nil {
-		trip.SYNData = synData(tcp)
+	if opts.FastOpen {
+		mu.Lock()
+		trip.SYNData = syn
+		mu.Unlock()
 		after := c.counters()
 		trip.Counters = map[string]int64{}
 		for i, h := range []string{"client", "server"} {
@@ -181,6 +190,18 @@ func synData(c *net.TCPConn) bool {
 		info, _ = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
 	})
 	return info != nil && info.Options&tcpiOptSYNData != 0
+}
+
+// closeHook runs before once, just before the connection closes.
+type closeHook struct {
+	net.Conn
+	before func()
+	once   sync.Once
+}
+
+func (c *closeHook) Close() error {
+	c.once.Do(c.before)
+	return c.Conn.Close()
 }
 
 // get sends GET url through rt and reads the whole response, noting when

@@ -74,8 +74,9 @@ func (f *flow) describe(p Packet, seg segment) []text {
 		return out
 	}
 	var out []text
-	if t := f.flags(p.Up, seg); t != "" {
-		out = append(out, text{text: t})
+	flags := f.flags(p.Up, seg)
+	if flags != "" {
+		out = append(out, text{text: flags})
 	}
 	dir := 1
 	if p.Up {
@@ -90,7 +91,7 @@ func (f *flow) describe(p Packet, seg segment) []text {
 	for _, n := range names {
 		out = append(out, text{text: n})
 	}
-	if len(names) == 0 && len(seg.payload) > 0 {
+	if len(names) == 0 && len(seg.payload) > 0 && flags == "" {
 		out = append(out, text{text: fmt.Sprintf("TCP data, %d B", len(seg.payload))})
 	}
 	if len(out) == 0 { // a bare ACK
