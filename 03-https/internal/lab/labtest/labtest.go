@@ -4,6 +4,7 @@ package labtest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,10 +79,11 @@ func RoundTrips(t *testing.T, run func() ([]lab.Trip, error)) []lab.Trip {
 	}
 	for i, ok := range good {
 		tr := first[i]
-		t.Logf("%s at %v: %v", tr.Name, tr.RTT, seen[i])
+		runs := strings.Join(seen[i], "; ")
+		t.Logf("%s at %v: %s", tr.Name, tr.RTT, runs)
 		if !ok {
-			t.Errorf("%s at %v: got %v, want one within %.2f RTT of %d "+
-				"round trips with %d on its ladder", tr.Name, tr.RTT, seen[i],
+			t.Errorf("%s at %v: got %s; want one within %.2f RTT of %d "+
+				"round trips with %d on its ladder", tr.Name, tr.RTT, runs,
 				Tolerance, tr.Predicted, tr.Predicted)
 		}
 	}

@@ -1,0 +1,56 @@
+package variant
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+
+	"backend-protocols/03-https/internal/lab"
+)
+
+// Row is one line of the chapter's comparison: a way to fetch, what the
+// lecture predicts for it, and how to measure it on a lab (any visits it
+// needs first, such as the one that leaves a session ticket, are made
+// and not measured).
+type Row struct {
+	Name      string
+	Predicted int
+	// Measure runs the row's fetches on l and returns the measured one.
+	Measure func(ctx context.Context, l *lab.Lab) (lab.Trip, error)
+	// NeedsLink says the row cannot be measured on loopback.
+	NeedsLink bool
+}
+
+// ErrNeedsLink is returned for a row that needs the emulated path.
+var ErrNeedsLink = errors.New("needs network namespaces")
+
+// Rows returns every variant built so far, in the lecture's order.
+func Rows() []Row {
+	return []Row{
+		tlsRow("TCP + TLS 1.2", tls.VersionTLS12, false, 4, 0),
+		tlsRow("TCP + TLS 1.2, resumed", tls.VersionTLS12, false, 3, 1),
+		tlsRow("TCP + TLS 1.3", tls.VersionTLS13, false, 3, 0),
+		tlsRow("TCP + TLS 1.3, resumed", tls.VersionTLS13, false, 3, 1),
+		tlsRow("TFO + TLS 1.3", tls.VersionTLS13, true, 2, 1),
+	}
+}
+
+// tlsRow measures a TLS-over-TCP variant after prime unmeasured visits
+// (which leave a session ticket, and a Fast Open cookie).
+func tlsRow(name string, version uint16, fastOpen bool, predicted, prime int) Row {
+	return Row{Name: name, Predicted: predicted, NeedsLink: fastOpen,
+		Measure: func(ctx context.Context, l *lab.Lab) (lab.Trip, error) {
+			s, err := StartTLS(l, TLSOptions{Version: version, FastOpen: fastOpen})
+			if err != nil {
+				return lab.Trip{}, err
+			}
+			defer s.Close()
+			c := s.Client()
+			for range prime {
+				if _, err := c.Fetch(ctx, name, predicted); err != nil {
+					return lab.Trip{}, err
+				}
+			}
+			return c.Fetch(ctx, name, predicted)
+		}}
+}
