@@ -89,3 +89,11 @@ func (p *packetConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	}
 	return n, err
 }
+
+// CloseWrite half-closes the connection, as *net.TCPConn does.
+func (t *tcpConn) CloseWrite() error {
+	if cw, ok := t.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"net/http"
 
 	"backend-protocols/03-https/internal/lab"
 )
@@ -32,7 +34,31 @@ func Rows() []Row {
 		tlsRow("TCP + TLS 1.3", tls.VersionTLS13, false, 3, 0),
 		tlsRow("TCP + TLS 1.3, resumed", tls.VersionTLS13, false, 3, 1),
 		tlsRow("TFO + TLS 1.3", tls.VersionTLS13, true, 2, 1),
+		earlyRow("TCP + TLS 1.3 0-RTT", false, 2),
+		earlyRow("TFO + TLS 1.3 0-RTT", true, 1),
 	}
+}
+
+// earlyRow measures a GET sent as TLS 1.3 early data, after a first visit
+// that leaves a ticket (and, with fastOpen, a Fast Open cookie).
+func earlyRow(name string, fastOpen bool, predicted int) Row {
+	return Row{Name: name, Predicted: predicted, NeedsLink: fastOpen,
+		Measure: func(ctx context.Context, l *lab.Lab) (lab.Trip, error) {
+			s, err := StartEarly(l, true)
+			if err != nil {
+				return lab.Trip{}, err
+			}
+			defer s.Close()
+			c := s.Client()
+			if _, err := c.Fetch(ctx, name, 3, http.MethodGet, fastOpen); err != nil {
+				return lab.Trip{}, err
+			}
+			t, err := c.Fetch(ctx, name, predicted, http.MethodGet, fastOpen)
+			if err == nil && !t.EarlyData {
+				err = fmt.Errorf("%s: the server refused the early data", name)
+			}
+			return t, err
+		}}
 }
 
 // tlsRow measures a TLS-over-TCP variant after prime unmeasured visits

@@ -91,7 +91,7 @@ type TLSClient struct {
 // Client returns a new client of s with an empty session cache.
 func (s *TLSServer) Client() *TLSClient {
 	return &TLSClient{Curves: Curves, lab: s.lab, srv: s,
-		cache: tls.NewLRUClientSessionCache(4)}
+		cache: newCache()}
 }
 
 // Fetch opens a new connection, sends GET / and measures the time to the

@@ -71,3 +71,6 @@ func tlsNotes(cs *tls.ConnectionState) []string {
 		strings.Replace(tls.VersionName(cs.Version), "TLS ", "TLS ", 1),
 		tls.CipherSuiteName(cs.CipherSuite), cs.CurveID, resumed)}
 }
+
+// newCache returns a client's session cache.
+func newCache() tls.ClientSessionCache { return tls.NewLRUClientSessionCache(4) }

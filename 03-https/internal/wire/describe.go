@@ -117,13 +117,44 @@ func (f *flow) flags(up bool, seg segment) string {
 		return "RST"
 	case fl&(flagSYN|flagACK) == flagSYN|flagACK:
 		f.synAcked = true
+		if seg.cookie == 2 {
+			return "SYN-ACK + Fast Open cookie"
+		}
 		return "SYN-ACK"
 	case fl&flagSYN != 0 && len(seg.payload) > 0:
-		return fmt.Sprintf("SYN + %d B data (Fast Open)", len(seg.payload))
+		return fmt.Sprintf("SYN + cookie + %d B data", len(seg.payload))
+	case fl&flagSYN != 0 && seg.cookie == 1:
+		return "SYN + Fast Open cookie request"
 	case fl&flagSYN != 0:
 		return "SYN"
 	case fl&flagFIN != 0:
 		return "FIN"
 	}
 	return ""
+}
+
+// FirstFlight returns the bytes the client sent on its TCP connection
+// before the server sent any: with 0-RTT, the ClientHello and the early
+// data, which is what an attacker on the path would copy and replay.
+func FirstFlight(pkts []Packet) []byte {
+	var s stream
+	var out []byte
+	for _, p := range pkts {
+		seg, ok := parse(p)
+		if !ok || seg.proto != protoTCP || p.Dropped {
+			continue
+		}
+		if !p.Up {
+			if len(seg.payload) > 0 {
+				break
+			}
+			continue
+		}
+		if seg.raw {
+			out = append(out, seg.payload...)
+			continue
+		}
+		out = append(out, s.add(seg)...)
+	}
+	return out
 }

@@ -61,6 +61,7 @@ type segment struct {
 	seq     uint32
 	payload []byte
 	raw     bool // from a write, not a packet: no flags, no sequence
+	cookie  int  // TCP Fast Open option: 0 none, 1 cookie request, 2 cookie
 }
 
 // parse reads the transport layer of p, or reports false for anything
@@ -98,6 +99,7 @@ func parse(p Packet) (segment, bool) {
 		s.seq = binary.BigEndian.Uint32(b[4:8])
 		s.flags = b[13]
 		s.payload = b[off:]
+		s.cookie = fastOpenOption(b[20:off])
 		s.port = clientPort(b, p.Up)
 	case protoUDP:
 		if len(b) < 8 {
@@ -128,4 +130,30 @@ func ClientPort(p Packet) (int, bool) {
 	}
 	s, ok := parse(p)
 	return int(s.port), ok
+}
+
+// fastOpenOption finds the TCP Fast Open option (kind 34, RFC 7413
+// Section 4.1.1) among TCP options: 1 for an empty one (a cookie
+// request), 2 for one that carries a cookie, 0 for none.
+func fastOpenOption(opts []byte) int {
+	for len(opts) > 0 {
+		switch kind := opts[0]; kind {
+		case 0: // end of options
+			return 0
+		case 1: // no-operation
+			opts = opts[1:]
+			continue
+		}
+		if len(opts) < 2 || int(opts[1]) < 2 || int(opts[1]) > len(opts) {
+			return 0
+		}
+		if opts[0] == 34 {
+			if opts[1] == 2 {
+				return 1
+			}
+			return 2
+		}
+		opts = opts[opts[1]:]
+	}
+	return 0
 }

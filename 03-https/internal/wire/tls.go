@@ -41,6 +41,10 @@ type tlsDir struct {
 	labels []string
 	prots  []*earlytls.Protector
 	cur    int
+	// early opens early data sent before the ServerHello named the
+	// suite; its suite is found by trial.
+	early      *earlytls.Protector
+	earlySuite uint16
 
 	// TLS 1.2: set by ChangeCipherSpec.
 	gcm   *gcm12
@@ -122,6 +126,9 @@ func (c *tlsConn) record(d *tlsDir, rec earlytls.Record) []string {
 		return c.content(d, rec.Type, plain, "[", "]")
 	case rec.Type == earlytls.TypeApplicationData && c.version == tls.VersionTLS13:
 		return c.open13(d, rec)
+	case rec.Type == earlytls.TypeApplicationData && c.version == 0 && d.client:
+		// Before the ServerHello: 0-RTT early data, if anything.
+		return c.openEarly(d, rec)
 	case rec.Type == earlytls.TypeApplicationData:
 		return []string{fmt.Sprintf("application data, %d B", len(rec.Fragment))}
 	}
@@ -139,6 +146,9 @@ func (c *tlsConn) open13(d *tlsDir, rec earlytls.Record) []string {
 				d.prots[i], _ = earlytls.NewProtector(c.suite, s)
 			}
 		}
+		if d.early != nil && d.earlySuite == c.suite {
+			d.prots[0] = d.early // keep its sequence number
+		}
 	}
 	for i := d.cur; i < len(d.prots); i++ {
 		if d.prots[i] == nil {
@@ -151,6 +161,33 @@ func (c *tlsConn) open13(d *tlsDir, rec earlytls.Record) []string {
 		d.cur = i
 		m := marks[d.labels[i]]
 		return c.content(d, typ, plain, m[0], m[1])
+	}
+	return []string{fmt.Sprintf("encrypted record, %d B", len(rec.Fragment))}
+}
+
+// openEarly decrypts a client record sent before the ServerHello with the
+// early traffic secret, trying each TLS 1.3 suite the first time.
+func (c *tlsConn) openEarly(d *tlsDir, rec earlytls.Record) []string {
+	m := marks["CLIENT_EARLY_TRAFFIC_SECRET"]
+	if d.early != nil {
+		if typ, plain, err := d.early.Open(rec); err == nil {
+			return c.content(d, typ, plain, m[0], m[1])
+		}
+		return []string{fmt.Sprintf("encrypted record, %d B", len(rec.Fragment))}
+	}
+	secret := c.keys.Secret(c.clientRandom, "CLIENT_EARLY_TRAFFIC_SECRET")
+	for _, suite := range []uint16{tls.TLS_AES_128_GCM_SHA256, tls.TLS_AES_256_GCM_SHA384} {
+		if secret == nil {
+			break
+		}
+		p, err := earlytls.NewProtector(suite, secret)
+		if err != nil {
+			continue
+		}
+		if typ, plain, err := p.Open(rec); err == nil {
+			d.early, d.earlySuite = p, suite
+			return c.content(d, typ, plain, m[0], m[1])
+		}
 	}
 	return []string{fmt.Sprintf("encrypted record, %d B", len(rec.Fragment))}
 }

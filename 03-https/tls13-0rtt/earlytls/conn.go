@@ -53,6 +53,7 @@ type Conn struct {
 	hsErr     error // set before hsDone closes
 	closeOnce sync.Once
 
+	tickets       atomic.Int64 // session tickets a client has received
 	earlyAccepted atomic.Bool  // early data was accepted
 	earlyRead     atomic.Int64 // bytes Read returned that came as early data
 	lateRead      atomic.Int64 // bytes Read returned that came after
@@ -382,6 +383,32 @@ func (c *Conn) HandshakeComplete() bool {
 	default:
 		return false
 	}
+}
+
+// AwaitTicket reads, on a client, until the server's session ticket has
+// arrived (or application data has, which a later Read returns). A server
+// sends its ticket once it has the client's Finished, a round trip after
+// a 0-RTT response; a client that hangs up at once keeps only the ticket
+// it used, which a guarded server will not take early data on again.
+func (c *Conn) AwaitTicket(ctx context.Context) error {
+	if !c.isClient {
+		return errors.New("earlytls: AwaitTicket on a server")
+	}
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Now()) })
+		defer stop()
+	}
+	c.inSem <- struct{}{}
+	defer func() { <-c.inSem }()
+	for c.tickets.Load() == 0 && len(c.in.data) == 0 {
+		if err := c.readRecord(); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // EarlyDataAccepted reports whether the server accepted the client's early

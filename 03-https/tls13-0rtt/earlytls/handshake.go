@@ -85,7 +85,13 @@ func (c *Conn) process(rec Record) error {
 	case level < 0:
 		return nil // refused early data, skipped
 	case typ == TypeHandshake && level != levelEarly:
-		return c.handshake(level, content, false)
+		ticket := c.isClient && level == levelApplication &&
+			len(content) > 0 && content[0] == 4 // NewSessionTicket
+		err := c.handshake(level, content, false)
+		if err == nil && ticket {
+			c.tickets.Add(1)
+		}
+		return err
 	case typ == TypeApplicationData && (level == levelEarly || level == levelApplication):
 		if level == levelEarly {
 			c.in.early += len(content)

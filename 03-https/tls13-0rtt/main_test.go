@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"backend-protocols/03-https/internal/lab"
+	"backend-protocols/03-https/internal/lab/labtest"
+	"backend-protocols/internal/netns"
+	"backend-protocols/internal/timeline"
+)
+
+func TestMain(m *testing.M) {
+	netns.Reexec() // a non-root user gets namespaces where the kernel allows
+	os.Exit(m.Run())
+}
+
+// TestRoundTrips checks the lecture's counts: a full handshake 3, a GET
+// in early data 2, with Fast Open 1; a POST in early data is refused with
+// 425 and sent again after the handshake: 3. The guarded server refuses
+// the replayed first flight.
+func TestRoundTrips(t *testing.T) {
+	labtest.NeedNamespaces(t)
+	for _, rtt := range labtest.RTTs {
+		t.Run(rtt.String(), func(t *testing.T) {
+			var reports []report
+			labtest.RoundTrips(t, func() ([]lab.Trip, error) {
+				r, err := scenario(t.Context(), timeline.Quiet(),
+					config{Lab: lab.Config{RTT: rtt}, Guard: true})
+				reports = append(reports, r)
+				return []lab.Trip{r.Full, r.Early, r.FastOpen, r.Post}, err
+			})
+			for _, r := range reports {
+				checkEarly(t, r)
+				if served := r.After.Early - r.Before.Early; served != 0 || r.Refused != 1 {
+					t.Errorf("replay: got the copy served %d times and %d refusals, "+
+						"want 0 and 1", served, r.Refused)
+				}
+			}
+		})
+	}
+}
+
+// checkEarly checks what crossed the wire and what the server saw.
+func checkEarly(t *testing.T, r report) {
+	t.Helper()
+	if r.Full.EarlyData || !r.Early.EarlyData || !r.FastOpen.EarlyData {
+		t.Errorf("got early data %v, %v, %v; want false, true, true",
+			r.Full.EarlyData, r.Early.EarlyData, r.FastOpen.EarlyData)
+	}
+	// The GET goes under the early traffic keys, before the server's
+	// first flight; with Fast Open, in the SYN itself.
+	for _, tr := range []lab.Trip{r.Early, r.FastOpen} {
+		if !tr.Has("(GET / HTTP/1.1)") || tr.Has("[GET / HTTP/1.1]") {
+			t.Errorf("%s: got %v, want the GET as early data only", tr.Name, tr.Events)
+		}
+	}
+	if !r.FastOpen.Has("SYN + cookie + 525 B data") &&
+		!strings.HasPrefix(r.FastOpen.Events[0].Text, "SYN + cookie + ") {
+		t.Errorf("Fast Open: got first message %q, want a SYN with data",
+			r.FastOpen.Events[0].Text)
+	}
+	if !r.Post.Has("[HTTP/1.1 425 Too Early]") || !r.Post.Has("[POST / HTTP/1.1]") {
+		t.Errorf("POST: got %v, want 425 then the POST again after the handshake",
+			r.Post.Events)
+	}
+	if r.After.TooEarly != 1 || r.After.Late < 2 {
+		t.Errorf("got handler stats %+v, want one 425 and the POST served late", r.After)
+	}
+}
+
+// TestReplayWithoutGuard shows why the guard is there: without it the
+// server serves the replayed GET a second time.
+func TestReplayWithoutGuard(t *testing.T) {
+	labtest.NeedNamespaces(t)
+	r, err := scenario(t.Context(), timeline.Quiet(),
+		config{Lab: lab.Config{RTT: 10 * time.Millisecond}, Guard: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if served := r.After.Early - r.Before.Early; served != 1 || r.Flight == 0 {
+		t.Errorf("got the %d-byte copy served %d times, want once", r.Flight, served)
+	}
+}
+
+// TestLoopbackFallback runs where namespaces are missing: early data
+// still works through the relay (one round trip fewer: the relay answers
+// the SYN), Fast Open is not measured, and the replay is refused.
+func TestLoopbackFallback(t *testing.T) {
+	var out strings.Builder
+	rtt := 20 * time.Millisecond
+	r, err := scenario(context.Background(), timeline.New(&out),
+		config{Lab: lab.Config{RTT: rtt, Loopback: true}, Guard: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Early.EarlyData || r.Early.TTFB < rtt || r.FastOpen.Name != "" {
+		t.Errorf("got early %v after %v, Fast Open trip %q; want early data "+
+			"after at least %v, no Fast Open", r.Early.EarlyData, r.Early.TTFB,
+			r.FastOpen.Name, rtt)
+	}
+	if !strings.Contains(out.String(), "not measured here") {
+		t.Errorf("output does not say what was not measured:\n%s", out.String())
+	}
+}
