@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +107,43 @@ func TestLoopbackFallback(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "not measured here") {
 		t.Errorf("output does not say what was not measured:\n%s", out.String())
+	}
+}
+
+// TestTsharkReadsEarlyData has an independent TLS implementation,
+// Wireshark's dissector, read the demo's packets with its key log: it must
+// find the GET inside the ClientHello's packet (and inside the SYN, with
+// Fast Open), and the POST answered 425, then sent again and answered 200.
+func TestTsharkReadsEarlyData(t *testing.T) {
+	labtest.NeedNamespaces(t)
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark not installed")
+	}
+	dir := t.TempDir()
+	cfg := lab.Config{RTT: 10 * time.Millisecond,
+		Pcap: filepath.Join(dir, "0rtt.pcap"), KeyLog: filepath.Join(dir, "keys")}
+	if _, err := scenario(t.Context(), timeline.Quiet(), config{Lab: cfg, Guard: true}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("tshark", "-r", cfg.Pcap, "-o", "tls.keylog_file:"+cfg.KeyLog,
+		"-Y", "http", "-T", "fields", "-E", "separator=;",
+		"-e", "tcp.flags.syn", "-e", "tls.handshake.type",
+		"-e", "http.request.method", "-e", "http.response.code").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	// One line per HTTP message: SYN flag; handshake types; method; status.
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for _, want := range []string{
+		"0;1;GET;",  // visit 2: the GET in the ClientHello's packet
+		"1;1;GET;",  // visit 3: in the SYN, with the ClientHello
+		"0;1;POST;", // visit 4: the POST in early data...
+		"0;;;425",   // ...refused,
+		"0;;POST;",  // sent again after the handshake,
+		"0;;;200",   // and served
+	} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("tshark found no %q in:\n%s", want, out)
+		}
 	}
 }

@@ -16,6 +16,8 @@ func Flags(fs *flag.FlagSet, c *Config) {
 	fs.Uint64Var(&c.Seed, "seed", 0, "make the losses repeatable (0: random)")
 	fs.BoolVar(&c.Loopback, "loopback", false,
 		"use loopback with relays even where network namespaces work")
+	fs.StringVar(&c.Pcap, "pcap", "", "write every packet of the path to this pcap `file` "+
+		"(open it in Wireshark with SSLKEYLOGFILE's keys)")
 }
 
 // Caveats prints what the lab could not measure, if anything.

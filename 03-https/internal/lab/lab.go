@@ -42,6 +42,11 @@ type Config struct {
 	// Loopback asks for the loopback fallback even where namespaces work,
 	// to see (and test) what a machine without them shows.
 	Loopback bool
+	// Pcap, if set, names a file that Close writes the capture to.
+	Pcap string
+	// KeyLog, if set, names a file that Close writes the TLS secrets to
+	// (as SSLKEYLOGFILE would), for tools that read the pcap.
+	KeyLog string
 }
 
 // Lab is a client and a server with a path between them.
@@ -152,10 +157,21 @@ func (l *Lab) Close() error {
 	for i := len(closers) - 1; i >= 0; i-- {
 		closers[i]()
 	}
-	if l.chain != nil {
-		return l.chain.Close()
+	var err error
+	if l.cfg.Pcap != "" && l.Emulated() {
+		err = l.savePcap()
 	}
-	return nil
+	if l.cfg.KeyLog != "" {
+		if kerr := l.saveKeyLog(); err == nil {
+			err = kerr
+		}
+	}
+	if l.chain != nil {
+		if cerr := l.chain.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
 }
 
 // Sysctl sets a kernel parameter on both hosts, such as

@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"sync"
 )
@@ -93,4 +94,22 @@ func (k *KeyLog) All(label string) [][]byte {
 		}
 	}
 	return out
+}
+
+// WriteTo writes every secret in the NSS key log format, for a tool that
+// reads a file (tshark -o tls.keylog_file:FILE).
+func (k *KeyLog) WriteTo(w io.Writer) (int64, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var n int64
+	for random, m := range k.secrets {
+		for label, secret := range m {
+			c, err := fmt.Fprintf(w, "%s %x %x\n", label, random, secret)
+			n += int64(c)
+			if err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
 }

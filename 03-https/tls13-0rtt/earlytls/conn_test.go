@@ -275,3 +275,58 @@ func recordsLen(b []byte, n int) int {
 	}
 	return off
 }
+
+// TestRefusedEarlyDataIsSentAgain: a client that reuses a ticket a
+// guarded server has seen carry early data has its early data refused; the
+// server skips it and the client sends it again after the handshake.
+func TestRefusedEarlyDataIsSentAgain(t *testing.T) {
+	g := &TicketGuard{}
+	p := newPair(t, g)
+	s := newEchoServer(t, p.server)
+	roundTrip(t, s.addr, p.client, "prime")
+	// The client reads its answer, which comes before the server's next
+	// ticket, and hangs up: it keeps the ticket it just used.
+	if got, _ := roundTrip(t, s.addr, p.client, "once"); got != "early:once" {
+		t.Fatalf("got %q, want early:once", got)
+	}
+	got, c := roundTrip(t, s.addr, p.client, "twice")
+	if got != "late:twice" || c.EarlyDataAccepted() || !c.ConnectionState().DidResume {
+		t.Errorf("got %q, early %v, resumed %v; want late:twice, false, true",
+			got, c.EarlyDataAccepted(), c.ConnectionState().DidResume)
+	}
+	if g.Refused() != 1 {
+		t.Errorf("got %d refusals, want 1", g.Refused())
+	}
+}
+
+// TestHelloRetryRequestAfterEarlyData makes the server ask for another key
+// share after a ClientHello that offered early data. RFC 8446 wants the
+// early data refused and skipped and the session resumed. Go 1.26's
+// crypto/tls QUIC client computes the second ClientHello's PSK binder
+// before it drops the early_data extension (processHelloRetryRequest), so
+// the server rejects the binder (decrypt_error); the test accepts that
+// known failure, or the right outcome once Go fixes it, and nothing else.
+func TestHelloRetryRequestAfterEarlyData(t *testing.T) {
+	p := newPair(t, nil)
+	p.server.TLS.CurvePreferences = []tls.CurveID{tls.CurveP256}
+	p.client.TLS.CurvePreferences = []tls.CurveID{tls.X25519, tls.CurveP256}
+	addr := newEchoServer(t, p.server).addr
+	roundTrip(t, addr, p.client, "one") // a full handshake, with a HelloRetryRequest
+
+	c, err := Dial("tcp", addr, p.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "two\n")
+	got, err := bufio.NewReader(c).ReadString('\n')
+	switch {
+	case err != nil && strings.Contains(err.Error(), "error decrypting message"):
+		t.Logf("crypto/tls's invalid binder after HelloRetryRequest: %v", err)
+	case err != nil:
+		t.Errorf("got %v, want late:two or the known binder error", err)
+	case got != "late:two\n" || c.EarlyDataAccepted():
+		t.Errorf("got %q, early %v; want late:two, false", got, c.EarlyDataAccepted())
+	}
+}

@@ -77,6 +77,11 @@ func NewProtector(suite uint16, secret []byte) (*Protector, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newProtector(key, iv)
+}
+
+// newProtector returns a protector with an AES-GCM key and a 12-byte IV.
+func newProtector(key, iv []byte) (*Protector, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
