@@ -31,28 +31,10 @@ func TestTenThousandHeldPolls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, err := srv.RSS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	conns, release := crowd.Hold(t, srv.Addr, n,
-		[]byte("GET /checkstatus?jobId="+id+" HTTP/1.1\r\nHost: lp\r\n\r\n"))
-	err = crowd.Until(time.Minute, func() (bool, error) {
-		v, err := crowd.Stat(srv.Addr, "/stats", "held")
-		return v == n, err
-	})
-	if err != nil {
-		t.Fatalf("server never held %d polls: %v", n, err)
-	}
-	opened := time.Since(start)
-	after, err := srv.RSS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	per := (after - before) / n
-	t.Logf("%d held long polls: server RSS %.1f MiB -> %.1f MiB, %.1f KiB per connection (opened in %v)",
-		n, float64(before)/(1<<20), float64(after)/(1<<20), float64(per)/1024, opened.Round(time.Millisecond))
+	m := crowd.Idle(t, srv, n,
+		[]byte("GET /checkstatus?jobId="+id+" HTTP/1.1\r\nHost: lp\r\n\r\n"), "/stats", "held")
+	t.Log(m)
+	conns, release, per := m.Conns, m.Release, m.PerConn
 	if per <= 0 || per > 100<<10 {
 		t.Errorf("got %d bytes per connection, want a positive cost under 100 KiB", per)
 	}

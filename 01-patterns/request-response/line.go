@@ -9,9 +9,9 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
 )
 
@@ -99,39 +99,7 @@ func readLine(r *bufio.Reader) (string, error) {
 // serveLines runs the line server on ln until ctx is done, then closes
 // every connection and waits for their goroutines.
 func serveLines(ctx context.Context, ln net.Listener, tl *timeline.Timeline) error {
-	var (
-		mu    sync.Mutex
-		conns = map[net.Conn]struct{}{}
-		wg    sync.WaitGroup
-	)
-	stop := context.AfterFunc(ctx, func() {
-		ln.Close()
-		mu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	defer stop()
-	defer wg.Wait()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			return err
-		}
-		mu.Lock()
-		conns[c] = struct{}{}
-		mu.Unlock()
-		wg.Go(func() {
-			serveConn(c, tl)
-			mu.Lock()
-			delete(conns, c)
-			mu.Unlock()
-		})
-	}
+	return demo.ServeConns(ctx, ln, func(c net.Conn) { serveConn(c, tl) })
 }
 
 // lineExchange is one request line and its response, as measured.

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"backend-protocols/internal/browser"
 	"backend-protocols/internal/demo"
+	"backend-protocols/internal/peer"
 	"backend-protocols/internal/timeline"
 )
 
@@ -16,8 +16,8 @@ import (
 // server hangs up every 5 events; the browser's own EventSource must
 // reconnect with Last-Event-ID and receive 12 events with no gap.
 func TestBrowserEventSource(t *testing.T) {
-	if _, err := browser.Path(); err != nil {
-		t.Skip(err)
+	if peer.ChromiumPath() == "" {
+		t.Skip("chromium not installed")
 	}
 	// A browser may take its time to reconnect; keep enough events that
 	// none is lost meanwhile, so any gap is a bug.
@@ -35,7 +35,7 @@ func TestBrowserEventSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer run.Close()
-	b, err := browser.Start(run.URL + "/?drop=5&report=12")
+	b, err := peer.OpenBrowser(context.Background(), run.URL+"/?drop=5&report=12")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,28 +27,11 @@ func TestTenThousandIdleClients(t *testing.T) {
 	if _, err := crowd.Stat(srv.Addr, "/stats", "streams"); err != nil {
 		t.Fatal(err)
 	}
-	before, err := srv.RSS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	conns, release := crowd.Hold(t, srv.Addr, n,
-		[]byte("GET /stream HTTP/1.1\r\nHost: sse\r\nAccept: text/event-stream\r\n\r\n"))
-	err = crowd.Until(time.Minute, func() (bool, error) {
-		v, err := crowd.Stat(srv.Addr, "/stats", "streams")
-		return v == n, err
-	})
-	if err != nil {
-		t.Fatalf("server never held %d streams: %v", n, err)
-	}
-	opened := time.Since(start)
-	after, err := srv.RSS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	per := (after - before) / n
-	t.Logf("%d idle event streams: server RSS %.1f MiB -> %.1f MiB, %.1f KiB per connection (opened in %v)",
-		n, float64(before)/(1<<20), float64(after)/(1<<20), float64(per)/1024, opened.Round(time.Millisecond))
+	m := crowd.Idle(t, srv, n,
+		[]byte("GET /stream HTTP/1.1\r\nHost: sse\r\nAccept: text/event-stream\r\n\r\n"),
+		"/stats", "streams")
+	t.Log(m)
+	conns, release, per := m.Conns, m.Release, m.PerConn
 	// Every stream really is one: sample some and read their first bytes.
 	for i := 0; i < len(conns); i += 1000 {
 		c := conns[i]
@@ -62,7 +45,7 @@ func TestTenThousandIdleClients(t *testing.T) {
 		t.Errorf("got %d bytes per connection, want a positive cost under 100 KiB", per)
 	}
 	release()
-	err = crowd.Until(time.Minute, func() (bool, error) {
+	err := crowd.Until(time.Minute, func() (bool, error) {
 		v, err := crowd.Stat(srv.Addr, "/stats", "streams")
 		return v == 0, err
 	})

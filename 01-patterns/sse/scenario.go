@@ -11,6 +11,7 @@ import (
 	"backend-protocols/internal/certs"
 	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
+	"backend-protocols/internal/timing"
 )
 
 // result is what the scenario measured.
@@ -102,7 +103,7 @@ func awayUntil(ctx context.Context, h *hub, sid string, n int) error {
 		if made >= n {
 			return nil
 		}
-		if err := sleep(ctx, h.cfg.Tick/2); err != nil {
+		if err := timing.Sleep(ctx, h.cfg.Tick/2); err != nil {
 			return err
 		}
 	}
@@ -242,7 +243,7 @@ func expiryStep(ctx context.Context, tl *timeline.Timeline, res *result, cfg con
 		if time.Now().After(deadline) {
 			return errors.New("sessions still alive long after the grace period")
 		}
-		if err := sleep(ctx, cfg.Grace/10); err != nil {
+		if err := timing.Sleep(ctx, cfg.Grace/10); err != nil {
 			return err
 		}
 	}
@@ -259,15 +260,4 @@ func contiguous(ns []int, start int) bool {
 		}
 	}
 	return true
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
+	"backend-protocols/internal/timing"
 )
 
 // run is what one client measured.
@@ -26,16 +27,7 @@ type result struct {
 }
 
 // doTask is the client's own work, which needs no server.
-func doTask(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func doTask(ctx context.Context, d time.Duration) error { return timing.Sleep(ctx, d) }
 
 // call makes one request and returns its status, body, Location header and
 // how long the client was blocked in it.

@@ -13,6 +13,7 @@ import (
 
 	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
+	"backend-protocols/internal/timing"
 )
 
 const (
@@ -23,14 +24,10 @@ const (
 // slowJob stands for work that takes a while: a report, a transcode, a call
 // to a slow service. It honours ctx so an abandoned sync request stops it.
 func slowJob(ctx context.Context, d time.Duration) (string, error) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return fmt.Sprintf("job of %v done", d), nil
-	case <-ctx.Done():
-		return "", ctx.Err()
+	if err := timing.Sleep(ctx, d); err != nil {
+		return "", err
 	}
+	return fmt.Sprintf("job of %v done", d), nil
 }
 
 // jobTime reads ?ms=N, the job's duration.

@@ -84,6 +84,12 @@ func (ca *CA) PEM() []byte {
 // Server issues a server certificate for hosts (DNS names or IP addresses),
 // or for DefaultHosts if none are given.
 func (ca *CA) Server(hosts ...string) (tls.Certificate, error) {
+	return ca.issue(ca.serverLeaf(hosts))
+}
+
+// serverLeaf is the template of a server certificate for hosts, or for
+// DefaultHosts if there are none.
+func (ca *CA) serverLeaf(hosts []string) *x509.Certificate {
 	if len(hosts) == 0 {
 		hosts = DefaultHosts
 	}
@@ -95,7 +101,7 @@ func (ca *CA) Server(hosts ...string) (tls.Certificate, error) {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	return ca.issue(tmpl)
+	return tmpl
 }
 
 // Client issues a client certificate with the given common name, for mutual

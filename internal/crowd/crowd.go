@@ -168,3 +168,48 @@ func Stat(addr, path, field string) (int64, error) {
 	}
 	return v, nil
 }
+
+// Measure is what Idle measured: the server's resident memory before and
+// after n idle clients, and the cost of one.
+type Measure struct {
+	N             int
+	Before, After int64 // bytes of resident memory
+	PerConn       int64 // bytes
+	Opened        time.Duration
+	Conns         []net.Conn
+	Release       func()
+}
+
+func (m Measure) String() string {
+	return fmt.Sprintf("%d idle clients: server RSS %.1f MiB -> %.1f MiB, %.1f KiB per connection (opened in %v)",
+		m.N, float64(m.Before)/(1<<20), float64(m.After)/(1<<20), float64(m.PerConn)/1024,
+		m.Opened.Round(time.Millisecond))
+}
+
+// Idle opens n connections to srv, each sending request, waits until the
+// server's counter (field of the JSON at statPath) reads n, and measures
+// the server's memory. Release closes them; the test then checks the
+// counter returns to zero with Until.
+func Idle(t testing.TB, srv *Server, n int, request []byte, statPath, field string) Measure {
+	t.Helper()
+	m := Measure{N: n}
+	var err error
+	if m.Before, err = srv.RSS(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	m.Conns, m.Release = Hold(t, srv.Addr, n, request)
+	err = Until(time.Minute, func() (bool, error) {
+		v, err := Stat(srv.Addr, statPath, field)
+		return v == int64(n), err
+	})
+	if err != nil {
+		t.Fatalf("server never counted %d %s: %v", n, field, err)
+	}
+	m.Opened = time.Since(start)
+	if m.After, err = srv.RSS(); err != nil {
+		t.Fatal(err)
+	}
+	m.PerConn = (m.After - m.Before) / int64(n)
+	return m
+}

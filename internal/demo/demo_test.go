@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -204,5 +205,55 @@ func TestStartChild(t *testing.T) {
 	c.Kill()
 	if _, err := StartChild(ctx, exec.Command("true")); err == nil {
 		t.Error("a child that never listens: got no error")
+	}
+}
+
+func TestStart(t *testing.T) {
+	served := make(chan string, 1)
+	r, err := Start(context.Background(), "127.0.0.1:0",
+		func(ctx context.Context, ln net.Listener) error {
+			served <- ln.Addr().String()
+			<-ctx.Done()
+			ln.Close()
+			return errors.New("stopped")
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := <-served; got != r.Addr || r.URL != "http://"+got {
+		t.Errorf("got %s %s, want the listener's address", r.Addr, r.URL)
+	}
+	if err := r.Close(); err == nil || err.Error() != "stopped" {
+		t.Errorf("Close: got %v, want serve's error", err)
+	}
+}
+
+func TestServeConns(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- ServeConns(ctx, ln, func(c net.Conn) { io.Copy(c, c) })
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "ping")
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("echo: got %q, %v", buf, err)
+	}
+	cancel() // closes the open connection too
+	if err := <-done; err != nil {
+		t.Errorf("got %v, want nil after ctx ends", err)
+	}
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Read(buf); err == nil {
+		t.Error("connection still open after ServeConns returned")
 	}
 }

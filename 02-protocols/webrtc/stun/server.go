@@ -7,8 +7,9 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"sync"
 	"time"
+
+	"backend-protocols/internal/demo"
 )
 
 // Server answers Binding requests with the requester's reflexive address.
@@ -125,54 +126,22 @@ const tcpIdle = 60 * time.Second
 // ServeTCP answers requests on connections accepted from ln until ctx is
 // done. Over TCP a message is framed by the length in its own header.
 func (s *Server) ServeTCP(ctx context.Context, ln net.Listener) error {
-	var (
-		mu    sync.Mutex
-		conns = map[net.Conn]struct{}{}
-		wg    sync.WaitGroup
-	)
-	stop := context.AfterFunc(ctx, func() {
-		ln.Close()
-		mu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	defer stop()
-	defer wg.Wait()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
+	return demo.ServeConns(ctx, ln, func(c net.Conn) {
+		ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+		from := netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		for {
+			c.SetReadDeadline(time.Now().Add(tcpIdle))
+			msg, err := ReadTCP(c)
+			if err != nil {
+				return
 			}
-			return err
-		}
-		mu.Lock()
-		conns[c] = struct{}{}
-		mu.Unlock()
-		wg.Go(func() {
-			defer func() {
-				mu.Lock()
-				delete(conns, c)
-				mu.Unlock()
-				c.Close()
-			}()
-			from, _ := netip.ParseAddrPort(c.RemoteAddr().String())
-			for {
-				c.SetReadDeadline(time.Now().Add(tcpIdle))
-				msg, err := ReadTCP(c)
-				if err != nil {
+			if resp := s.Handle(msg, from); resp != nil {
+				if _, err := c.Write(resp); err != nil {
 					return
 				}
-				if resp := s.Handle(msg, netip.AddrPortFrom(from.Addr().Unmap(), from.Port())); resp != nil {
-					if _, err := c.Write(resp); err != nil {
-						return
-					}
-				}
 			}
-		})
-	}
+		}
+	})
 }
 
 // ReadTCP reads one message framed by its header's length, refusing
