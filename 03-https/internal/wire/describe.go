@@ -71,6 +71,9 @@ func (f *flow) describe(p Packet, seg segment) []text {
 		for _, s := range quicPackets(seg.payload) {
 			out = append(out, text{text: s})
 		}
+		if len(out) == 0 {
+			out = append(out, text{text: fmt.Sprintf("UDP, %d B", len(seg.payload))})
+		}
 		return out
 	}
 	var out []text

@@ -30,6 +30,9 @@ func quicPackets(b []byte) []string {
 			}
 			off += 1 + int(b[off])
 		}
+		if off > len(b) {
+			return append(out, "truncated QUIC packet")
+		}
 		if typ == 0 { // Initial: a token
 			n, k := varint(b[off:])
 			if k == 0 || off+k+int(n) > len(b) {
