@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,14 +10,10 @@ import (
 	"backend-protocols/03-https/internal/lab"
 	"backend-protocols/03-https/internal/lab/labtest"
 	"backend-protocols/03-https/internal/variant"
-	"backend-protocols/internal/netns"
 	"backend-protocols/internal/timeline"
 )
 
-func TestMain(m *testing.M) {
-	netns.Reexec() // a non-root user gets namespaces where the kernel allows
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { labtest.Main(m) }
 
 // TestTable checks every row of the table against the lecture's count,
 // at both round-trip times.

@@ -2,21 +2,16 @@ package main
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"backend-protocols/03-https/internal/lab"
 	"backend-protocols/03-https/internal/lab/labtest"
-	"backend-protocols/internal/netns"
 	"backend-protocols/internal/timeline"
 )
 
-func TestMain(m *testing.M) {
-	netns.Reexec() // a non-root user gets namespaces where the kernel allows
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { labtest.Main(m) }
 
 // TestRoundTrips checks the lecture's count: TCP's handshake, TLS 1.2's
 // two round trips, the request: 4 RTT; resumption saves one of TLS's.

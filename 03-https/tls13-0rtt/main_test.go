@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -12,14 +11,10 @@ import (
 
 	"backend-protocols/03-https/internal/lab"
 	"backend-protocols/03-https/internal/lab/labtest"
-	"backend-protocols/internal/netns"
 	"backend-protocols/internal/timeline"
 )
 
-func TestMain(m *testing.M) {
-	netns.Reexec() // a non-root user gets namespaces where the kernel allows
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { labtest.Main(m) }
 
 // TestRoundTrips checks the lecture's counts: a full handshake 3, a GET
 // in early data 2, with Fast Open 1; a POST in early data is refused with

@@ -25,7 +25,9 @@ const (
 // crypto/tls runs the handshake (through its QUIC API) and Conn carries
 // its messages in TLS records, protected with the secrets the handshake
 // hands over. It implements net.Conn and is safe for one concurrent
-// reader and one concurrent writer, like tls.Conn.
+// reader and one concurrent writer, like tls.Conn. Close it: until the
+// handshake ends, crypto/tls runs it on a goroutine of its own, which
+// only the handshake's end or Close stops.
 type Conn struct {
 	conn     net.Conn
 	config   *Config

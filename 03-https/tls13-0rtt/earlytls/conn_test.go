@@ -4,14 +4,17 @@ import (
 	"bufio"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"backend-protocols/internal/certs"
+	"backend-protocols/internal/leak"
 )
 
 // pair holds a CA and the two sides' configurations.
@@ -329,4 +332,19 @@ func TestHelloRetryRequestAfterEarlyData(t *testing.T) {
 	case got != "late:two\n" || c.EarlyDataAccepted():
 		t.Errorf("got %q, early %v; want late:two, false", got, c.EarlyDataAccepted())
 	}
+}
+
+// TestMain fails the run if a connection's goroutine outlives the tests:
+// a reader, a server loop, or crypto/tls's QUIC handshake goroutine,
+// which only Close stops.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if left := leak.Gone(5*time.Second, "earlytls.(*Conn)",
+			"earlytls.(*echoServer)", "crypto/tls.(*Conn).HandshakeContext"); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "goroutines left running:\n%s\n", strings.Join(left, "\n\n"))
+			code = 1
+		}
+	}
+	os.Exit(code)
 }

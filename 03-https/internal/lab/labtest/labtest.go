@@ -4,11 +4,13 @@ package labtest
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"backend-protocols/03-https/internal/lab"
+	"backend-protocols/internal/leak"
 	"backend-protocols/internal/netns"
 )
 
@@ -102,4 +104,29 @@ func all(b []bool) bool {
 		}
 	}
 	return true
+}
+
+// Main is a chapter-3 test binary's TestMain: it gives a non-root user
+// namespaces where the kernel allows (netns.Reexec), runs the tests, and
+// then fails the run if a goroutine of the chapter, its engines, its
+// servers or the link is still running, or a thread was left in a
+// namespace.
+func Main(m *testing.M) {
+	netns.Reexec()
+	code := m.Run()
+	if code == 0 {
+		left := leak.Gone(5*time.Second, "03-https/internal/variant.",
+			"03-https/internal/lab.", "earlytls.(*Conn)", "internal/netem.",
+			"net/http.(*conn).serve", "crypto/tls.(*Conn).HandshakeContext")
+		if len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "goroutines left running:\n%s\n",
+				strings.Join(left, "\n\n"))
+			code = 1
+		}
+		if stray := netns.StrayThreads(); len(stray) > 0 {
+			fmt.Fprintf(os.Stderr, "threads left in a namespace: %v\n", stray)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
