@@ -107,19 +107,32 @@ func printTable(tl *timeline.Timeline, l *lab.Lab, rows []row, runs int) {
 	if !l.Emulated() {
 		packets = "writes" // the relays show no packets
 	}
-	tl.Printf("| %-26s | %9s | %8s | %9s | %7s | %15s |", "variant", "predicted",
-		"measured", "TTFB", packets, "bytes up/down")
-	tl.Printf("|%s|%s|%s|%s|%s|%s|", dashes(28), dashes(11), dashes(10),
-		dashes(11), dashes(9), dashes(17))
+	slowest := ""
+	if runs > 1 {
+		slowest = fmt.Sprintf(" %9s |", "slowest")
+	}
+	tl.Printf("| %-26s | %9s | %8s | %9s |%s %7s | %15s |", "variant", "predicted",
+		"measured", "TTFB", slowest, packets, "bytes up/down")
+	if runs > 1 {
+		slowest = dashes(11) + "|"
+	}
+	tl.Printf("|%s|%s|%s|%s|%s%s|%s|", dashes(28), dashes(11), dashes(10),
+		dashes(11), slowest, dashes(9), dashes(17))
 	for _, r := range rows {
 		if r.Skipped != nil {
-			tl.Printf("| %-26s | %9d | %8s | %9s | %7s | %15s |", r.Name, r.Predicted,
-				"-", "-", "-", "not measured")
+			if runs > 1 {
+				slowest = fmt.Sprintf(" %9s |", "-")
+			}
+			tl.Printf("| %-26s | %9d | %8s | %9s |%s %7s | %15s |", r.Name, r.Predicted,
+				"-", "-", slowest, "-", "not measured")
 			continue
 		}
+		if runs > 1 {
+			slowest = fmt.Sprintf(" %9s |", timeline.Ms(slices.Max(r.Runs)))
+		}
 		up, upB, down, downB := r.Trip.Bytes()
-		tl.Printf("| %-26s | %9d | %8.2f | %9s | %7d | %15s |", r.Name, r.Predicted,
-			r.Trip.RoundTrips(), timeline.Ms(r.Trip.TTFB), up+down,
+		tl.Printf("| %-26s | %9d | %8.2f | %9s |%s %7d | %15s |", r.Name, r.Predicted,
+			r.Trip.RoundTrips(), timeline.Ms(r.Trip.TTFB), slowest, up+down,
 			fmt.Sprintf("%d/%d", upB, downB))
 	}
 	for _, r := range rows {
