@@ -28,28 +28,22 @@ import (
 
 	"backend-protocols/03-https/internal/lab"
 	"backend-protocols/03-https/internal/variant"
-	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
 )
 
 func main() {
-	rn := variant.Real{Version: tls.VersionTLS13, FastOpen: true}
 	var cfg lab.Config
-	p := demo.New("tfo",
+	rn := variant.Real{Version: tls.VersionTLS13, FastOpen: true}
+	variant.Program("tfo",
 		"TCP Fast Open with TLS 1.3: the ClientHello rides in the SYN.",
-		demo.Modes{
-			Serve: variant.ServeMode(&rn, func(f, port string) string {
-				return "curl --tcp-fastopen --tlsv1.3 --cacert " + f + " https://localhost:" + port + "/"
-			}),
-			Connect: variant.ConnectMode(&rn),
-			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
-				_, err := scenario(ctx, tl, cfg)
-				return err
-			},
-		})
-	rn.Flags(p.Flags)
-	lab.Flags(p.Flags, &cfg)
-	p.Main()
+		&cfg, &rn,
+		func(caFile, port string) string {
+			return "curl --tcp-fastopen --tlsv1.3 --cacert " + caFile + " https://localhost:" + port + "/"
+		},
+		func(ctx context.Context, tl *timeline.Timeline) error {
+			_, err := scenario(ctx, tl, cfg)
+			return err
+		}).Main()
 }
 
 // report is what the scenario measured: the cookie request, the Fast

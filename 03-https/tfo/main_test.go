@@ -17,20 +17,17 @@ func TestMain(m *testing.M) { labtest.Main(m) }
 // client has no cookie, 2 once the ClientHello rides in the SYN, and 3
 // again when the ClientHello does not fit in it.
 func TestRoundTrips(t *testing.T) {
-	labtest.NeedNamespaces(t)
-	for _, rtt := range labtest.RTTs {
-		t.Run(rtt.String(), func(t *testing.T) {
-			var reports []report
-			labtest.RoundTrips(t, func() ([]lab.Trip, error) {
-				r, err := scenario(t.Context(), timeline.Quiet(), lab.Config{RTT: rtt})
-				reports = append(reports, r)
-				return []lab.Trip{r.Cookie, r.FastOpen, r.TooBig}, err
-			})
-			for _, r := range reports {
-				checkKernel(t, r)
-			}
+	labtest.EachRTT(t, func(t *testing.T, cfg lab.Config) {
+		var reports []report
+		labtest.RoundTrips(t, func() ([]lab.Trip, error) {
+			r, err := scenario(t.Context(), timeline.Quiet(), cfg)
+			reports = append(reports, r)
+			return []lab.Trip{r.Cookie, r.FastOpen, r.TooBig}, err
 		})
-	}
+		for _, r := range reports {
+			checkKernel(t, r)
+		}
+	})
 }
 
 // checkKernel checks the kernels' own evidence, in every run.

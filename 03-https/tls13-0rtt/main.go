@@ -24,27 +24,22 @@ import (
 	"backend-protocols/03-https/internal/lab"
 	"backend-protocols/03-https/internal/variant"
 	"backend-protocols/03-https/internal/wire"
-	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
 )
 
 func main() {
-	rn := variant.Real{Early: true}
 	cfg := config{Guard: true}
-	p := demo.New("tls13-0rtt",
+	rn := variant.Real{Early: true}
+	p := variant.Program("tls13-0rtt",
 		"TLS 1.3 early data over TCP: the request in the first flight, and its replay.",
-		demo.Modes{
-			Serve: variant.ServeMode(&rn, func(f, port string) string {
-				return "go run ./03-https/tls13-0rtt -connect localhost:" + port + " -cacert " + f
-			}),
-			Connect: variant.ConnectMode(&rn),
-			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
-				_, err := scenario(ctx, tl, cfg)
-				return err
-			},
+		&cfg.Lab, &rn,
+		func(caFile, port string) string {
+			return "go run ./03-https/tls13-0rtt -connect localhost:" + port + " -cacert " + caFile
+		},
+		func(ctx context.Context, tl *timeline.Timeline) error {
+			_, err := scenario(ctx, tl, cfg)
+			return err
 		})
-	rn.Flags(p.Flags)
-	lab.Flags(p.Flags, &cfg.Lab)
 	p.Flags.BoolVar(&cfg.Guard, "guard", true,
 		"make tickets single-use for early data, so replays are refused")
 	p.Main()

@@ -16,27 +16,22 @@ import (
 
 	"backend-protocols/03-https/internal/lab"
 	"backend-protocols/03-https/internal/variant"
-	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
 )
 
 func main() {
-	rn := variant.Real{Version: tls.VersionTLS13}
 	var cfg lab.Config
-	p := demo.New("tls13", "TLS 1.3 over TCP: a full handshake, then a resumed one, in round trips.",
-		demo.Modes{
-			Serve: variant.ServeMode(&rn, func(f, port string) string {
-				return "curl --tlsv1.3 --cacert " + f + " https://localhost:" + port + "/"
-			}),
-			Connect: variant.ConnectMode(&rn),
-			Scenario: func(ctx context.Context, tl *timeline.Timeline) error {
-				_, err := scenario(ctx, tl, cfg)
-				return err
-			},
-		})
-	rn.Flags(p.Flags)
-	lab.Flags(p.Flags, &cfg)
-	p.Main()
+	rn := variant.Real{Version: tls.VersionTLS13}
+	variant.Program("tls13",
+		"TLS 1.3 over TCP: a full handshake, then a resumed one, in round trips.",
+		&cfg, &rn,
+		func(caFile, port string) string {
+			return "curl --tlsv1.3 --cacert " + caFile + " https://localhost:" + port + "/"
+		},
+		func(ctx context.Context, tl *timeline.Timeline) error {
+			_, err := scenario(ctx, tl, cfg)
+			return err
+		}).Main()
 }
 
 func scenario(ctx context.Context, tl *timeline.Timeline, cfg lab.Config) (variant.Visits, error) {

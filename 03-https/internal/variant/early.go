@@ -3,7 +3,6 @@ package variant
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,7 +13,6 @@ import (
 
 	"backend-protocols/03-https/internal/lab"
 	"backend-protocols/03-https/tls13-0rtt/earlytls"
-	"golang.org/x/sys/unix"
 )
 
 // EarlyServer is an HTTPS server that takes TLS 1.3 early data over TCP
@@ -22,12 +20,11 @@ import (
 // HEAD, OPTIONS) that arrived as early data at once, and any other 425 Too
 // Early (RFC 8470), since an attacker may have replayed it.
 type EarlyServer struct {
+	httpServer
 	Addr  string
 	Guard *earlytls.TicketGuard // nil: replays are accepted
 
-	lab  *lab.Lab
-	srv  *http.Server
-	done chan error
+	lab *lab.Lab
 
 	mu    sync.Mutex
 	stats EarlyStats
@@ -42,6 +39,12 @@ type EarlyStats struct {
 
 type connKey struct{}
 
+// withConn keeps each request's connection in its context, so that a
+// handler can ask an earlytls.Conn whether the request came early.
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
 // StartEarly starts an EarlyServer on the lab's server host, with TCP Fast
 // Open on its listener where the lab can turn it on, and with a ticket
 // guard if guard is set.
@@ -55,26 +58,20 @@ func StartEarly(l *lab.Lab, guard bool) (*EarlyServer, error) {
 		if err := l.Sysctl("net.ipv4.tcp_fastopen", "3"); err != nil {
 			return nil, err
 		}
-		sockopts = append(sockopts, func(fd int) error {
-			return unix.SetsockoptInt(fd, unix.IPPROTO_TCP,
-				unix.TCP_FASTOPEN, fastOpenQueue)
-		})
+		sockopts = append(sockopts, fastOpenListen)
 	}
 	ln, addr, err := l.ListenTCP(sockopts...)
 	if err != nil {
 		return nil, err
 	}
-	s := &EarlyServer{Addr: addr, lab: l, done: make(chan error, 1)}
+	s := &EarlyServer{Addr: addr, lab: l}
 	if guard {
 		s.Guard = &earlytls.TicketGuard{}
 	}
 	ecfg := &earlytls.Config{TLS: cfg, EarlyData: true, Guard: s.Guard}
-	s.srv = &http.Server{Handler: http.HandlerFunc(s.handle),
+	s.serve(&http.Server{Handler: http.HandlerFunc(s.handle),
 		ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietLog(),
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, connKey{}, c)
-		}}
-	go func() { s.done <- s.srv.Serve(earlytls.NewListener(ln, ecfg)) }()
+		ConnContext: withConn}, earlytls.NewListener(ln, ecfg))
 	return s, nil
 }
 
@@ -113,15 +110,6 @@ func (s *EarlyServer) Stats() EarlyStats {
 	return s.stats
 }
 
-// Close stops the server and closes its connections.
-func (s *EarlyServer) Close() error {
-	err := s.srv.Close()
-	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) {
-		return serr
-	}
-	return err
-}
-
 // EarlyClient fetches from an EarlyServer, keeping session tickets.
 type EarlyClient struct {
 	cfg *earlytls.Config
@@ -147,10 +135,7 @@ func (c *EarlyClient) Fetch(ctx context.Context, name string, predicted int,
 	method string, fastOpen bool) (lab.Trip, error) {
 	var sockopts []lab.SockOpt
 	if fastOpen {
-		sockopts = append(sockopts, func(fd int) error {
-			return unix.SetsockoptInt(fd, unix.IPPROTO_TCP,
-				unix.TCP_FASTOPEN_CONNECT, 1)
-		})
+		sockopts = append(sockopts, fastOpenConnect)
 	}
 	var conn *earlytls.Conn
 	trip, err := c.lab.Measure(ctx, name, predicted, func(ctx context.Context) (lab.Result, error) {

@@ -13,14 +13,13 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"backend-protocols/03-https/internal/lab"
 	"backend-protocols/03-https/tls13-0rtt/earlytls"
 	"backend-protocols/internal/certs"
 	"backend-protocols/internal/demo"
 	"backend-protocols/internal/timeline"
-	"golang.org/x/sys/unix"
 )
 
 // Real chooses what -serve and -connect speak on a real network.
@@ -63,9 +62,7 @@ func Serve(ctx context.Context, ln net.Listener, ca *certs.CA, tl *timeline.Time
 		handler(w, req)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(h), ErrorLog: quietLog(),
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, connKey{}, c)
-		}}
+		ConnContext: withConn}
 	return demo.ServeHTTP(ctx, srv, earlytls.NewListener(ln, ecfg))
 }
 
@@ -74,13 +71,7 @@ func Serve(ctx context.Context, ln net.Listener, ca *certs.CA, tl *timeline.Time
 func Listen(addr string, r Real, tl *timeline.Timeline) (net.Listener, error) {
 	lc := net.ListenConfig{}
 	if r.FastOpen {
-		lc.Control = func(_, _ string, c syscall.RawConn) error {
-			var err error
-			c.Control(func(fd uintptr) {
-				err = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_FASTOPEN, fastOpenQueue)
-			})
-			return err
-		}
+		lc.Control = rawControl(fastOpenListen)
 		b, _ := os.ReadFile("/proc/sys/net/ipv4/tcp_fastopen")
 		v := strings.TrimSpace(string(b))
 		tl.Note("server", "net.ipv4.tcp_fastopen=%s here; a server takes data in SYNs only "+
@@ -192,13 +183,7 @@ func realClientConfig(addr string, r Real) (*tls.Config, error) {
 func dialer(fastOpen bool) *net.Dialer {
 	d := &net.Dialer{}
 	if fastOpen {
-		d.Control = func(_, _ string, c syscall.RawConn) error {
-			var err error
-			c.Control(func(fd uintptr) {
-				err = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT, 1)
-			})
-			return err
-		}
+		d.Control = rawControl(fastOpenConnect)
 	}
 	return d
 }
@@ -304,4 +289,18 @@ func ConnectMode(r *Real) func(context.Context, string, *timeline.Timeline) erro
 		_, err := Connect(ctx, addr, tl, *r)
 		return err
 	}
+}
+
+// Program makes a chapter-3 demo's command line: its scenario, -serve and
+// -connect speaking rn, and the flags of the lab (into cfg) and of rn.
+// try says how to reach -serve (it gets the CA file and the port). Add
+// flags of the demo's own, then call Main.
+func Program(name, about string, cfg *lab.Config, rn *Real,
+	try func(caFile, port string) string,
+	scenario func(context.Context, *timeline.Timeline) error) *demo.Program {
+	p := demo.New(name, about, demo.Modes{Scenario: scenario,
+		Serve: ServeMode(rn, try), Connect: ConnectMode(rn)})
+	rn.Flags(p.Flags)
+	lab.Flags(p.Flags, cfg)
+	return p
 }

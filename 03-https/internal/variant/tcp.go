@@ -3,7 +3,6 @@ package variant
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -22,18 +21,12 @@ type TLSOptions struct {
 	FastOpen bool   // TCP Fast Open on the listener and the dialer
 }
 
-// fastOpenQueue is the listener's TCP_FASTOPEN value: how many
-// connections may wait in SYN-RECV with data not yet acknowledged.
-const fastOpenQueue = 16
-
 // TLSServer is an HTTPS server over TCP on the lab's server host.
 type TLSServer struct {
+	httpServer
 	Addr string // where the client dials
 	lab  *lab.Lab
 	opts TLSOptions
-	srv  *http.Server
-	ln   net.Listener
-	done chan error
 }
 
 // StartTLS starts an HTTPS server for the variant opts. With FastOpen it
@@ -49,31 +42,17 @@ func StartTLS(l *lab.Lab, opts TLSOptions) (*TLSServer, error) {
 		if err := l.Sysctl("net.ipv4.tcp_fastopen", "3"); err != nil {
 			return nil, fmt.Errorf("TCP Fast Open: %w", err)
 		}
-		sockopts = append(sockopts, func(fd int) error {
-			return unix.SetsockoptInt(fd, unix.IPPROTO_TCP,
-				unix.TCP_FASTOPEN, fastOpenQueue)
-		})
+		sockopts = append(sockopts, fastOpenListen)
 	}
 	ln, addr, err := l.ListenTCP(sockopts...)
 	if err != nil {
 		return nil, err
 	}
-	s := &TLSServer{Addr: addr, lab: l, opts: opts, ln: ln,
-		done: make(chan error, 1),
-		srv: &http.Server{Handler: http.HandlerFunc(handler),
-			ReadHeaderTimeout: 10 * time.Second,
-			ErrorLog:          quietLog()}}
-	go func() { s.done <- s.srv.Serve(tls.NewListener(ln, cfg)) }()
+	s := &TLSServer{Addr: addr, lab: l, opts: opts}
+	s.serve(&http.Server{Handler: http.HandlerFunc(handler),
+		ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietLog()},
+		tls.NewListener(ln, cfg))
 	return s, nil
-}
-
-// Close stops the server and closes its connections.
-func (s *TLSServer) Close() error {
-	err := s.srv.Close()
-	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) {
-		return serr
-	}
-	return err
 }
 
 // TLSClient fetches from a TLSServer, keeping TLS sessions (tickets) from
@@ -102,10 +81,7 @@ func (c *TLSClient) Fetch(ctx context.Context, name string, predicted int) (lab.
 	cfg.CurvePreferences = c.Curves
 	var sockopts []lab.SockOpt
 	if opts.FastOpen {
-		sockopts = append(sockopts, func(fd int) error {
-			return unix.SetsockoptInt(fd, unix.IPPROTO_TCP,
-				unix.TCP_FASTOPEN_CONNECT, 1)
-		})
+		sockopts = append(sockopts, fastOpenConnect)
 	}
 	var before [2]map[string]int64
 	if opts.FastOpen {
