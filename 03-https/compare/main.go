@@ -28,6 +28,7 @@ import (
 )
 
 func main() {
+	lab.Reexec()
 	var cfg config
 	p := demo.New("compare",
 		"Every HTTPS variant of chapter 3 over the same path, in round trips.",

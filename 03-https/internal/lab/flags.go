@@ -4,8 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
+	"backend-protocols/internal/netns"
 	"backend-protocols/internal/timeline"
 )
 
@@ -48,4 +50,18 @@ func table(w io.Writer, trips []Trip) {
 		fmt.Fprintf(w, "%-30s %9d %9.2f %9s %15s\n", t.Name, t.Predicted,
 			t.RoundTrips(), timeline.Ms(t.TTFB), fmt.Sprintf("%d/%d", up, down))
 	}
+}
+
+// Reexec gives a demo run by a user who is not root its own namespaces,
+// where the kernel allows unprivileged user namespaces (netns.Reexec: the
+// program runs again as root of a new user namespace). It does nothing
+// for -serve and -connect, which need the host's own network.
+func Reexec() {
+	for _, a := range os.Args[1:] {
+		a = strings.TrimLeft(a, "-")
+		if strings.HasPrefix(a, "serve") || strings.HasPrefix(a, "connect") {
+			return
+		}
+	}
+	netns.Reexec()
 }

@@ -293,11 +293,13 @@ func ConnectMode(r *Real) func(context.Context, string, *timeline.Timeline) erro
 
 // Program makes a chapter-3 demo's command line: its scenario, -serve and
 // -connect speaking rn, and the flags of the lab (into cfg) and of rn.
-// try says how to reach -serve (it gets the CA file and the port). Add
-// flags of the demo's own, then call Main.
+// try says how to reach -serve (it gets the CA file and the port). A user
+// who is not root gets namespaces where the kernel allows (lab.Reexec).
+// Add flags of the demo's own, then call Main.
 func Program(name, about string, cfg *lab.Config, rn *Real,
 	try func(caFile, port string) string,
 	scenario func(context.Context, *timeline.Timeline) error) *demo.Program {
+	lab.Reexec()
 	p := demo.New(name, about, demo.Modes{Scenario: scenario,
 		Serve: ServeMode(rn, try), Connect: ConnectMode(rn)})
 	rn.Flags(p.Flags)
