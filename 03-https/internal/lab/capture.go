@@ -75,21 +75,6 @@ func (t *tcpConn) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// packetConn records the datagrams one side of a loopback UDP flow sends.
-type packetConn struct {
-	net.PacketConn
-	c  *capture
-	up bool
-}
-
-func (p *packetConn) WriteTo(b []byte, addr net.Addr) (int, error) {
-	n, err := p.PacketConn.WriteTo(b, addr)
-	if err == nil {
-		p.c.write(p.up, "udp", b[:n])
-	}
-	return n, err
-}
-
 // CloseWrite half-closes the connection, as *net.TCPConn does.
 func (t *tcpConn) CloseWrite() error {
 	if cw, ok := t.Conn.(interface{ CloseWrite() error }); ok {

@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"net"
+	"net/netip"
 	"syscall"
 
 	"backend-protocols/internal/netem"
@@ -101,48 +102,44 @@ func (l *Lab) DialTCP(ctx context.Context, addr string, opts ...SockOpt) (net.Co
 }
 
 // ListenUDP opens a UDP socket on the server host at port 0 and returns
-// it with the address clients send to (on loopback, a UDP relay's, which
-// applies the path's delay and loss). Closing the socket does not close
-// the relay; Close of the lab does.
-func (l *Lab) ListenUDP() (net.PacketConn, string, error) {
-	if l.Emulated() {
-		var pc net.PacketConn
-		err := l.do(Server, func() (err error) {
-			pc, err = net.ListenPacket("udp", l.serverAddr())
-			return err
-		})
+// it with the address clients send to: its own, or on loopback a UDP
+// relay's, which applies the path's delay and loss (and which Close of the
+// lab closes). It is a *net.UDPConn, as QUIC engines want; on loopback
+// nothing records the datagrams, so a QUIC trip there has no ladder.
+func (l *Lab) ListenUDP() (*net.UDPConn, string, error) {
+	var uc *net.UDPConn
+	err := l.do(Server, func() (err error) {
+		uc, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(
+			netip.MustParseAddrPort(l.serverAddr())))
+		return err
+	})
+	if err != nil || l.Emulated() {
 		if err != nil {
 			return nil, "", err
 		}
-		return pc, pc.LocalAddr().String(), nil
-	}
-	pc, err := net.ListenPacket("udp", l.serverAddr())
-	if err != nil {
-		return nil, "", err
+		return uc, uc.LocalAddr().String(), nil
 	}
 	up, down := l.paths()
-	r, err := netem.NewUDPRelay(loopbackAny, pc.LocalAddr().String(), up, down)
+	r, err := netem.NewUDPRelay(loopbackAny, uc.LocalAddr().String(), up, down)
 	if err != nil {
-		pc.Close()
+		uc.Close()
 		return nil, "", err
 	}
 	l.onClose(r.Close)
-	return &packetConn{PacketConn: pc, c: l.cap}, r.Addr().String(), nil
+	return uc, r.Addr().String(), nil
 }
 
 // ClientUDP opens a UDP socket on the client host at port 0.
-func (l *Lab) ClientUDP() (net.PacketConn, error) {
+func (l *Lab) ClientUDP() (*net.UDPConn, error) {
+	host := "127.0.0.1"
 	if l.Emulated() {
-		var pc net.PacketConn
-		err := l.do(Client, func() (err error) {
-			pc, err = net.ListenPacket("udp", l.chain.Addr(0).String()+":0")
-			return err
-		})
-		return pc, err
+		host = l.chain.Addr(0).String()
 	}
-	pc, err := net.ListenPacket("udp", loopbackAny)
-	if err != nil {
-		return nil, err
-	}
-	return &packetConn{PacketConn: pc, c: l.cap, up: true}, nil
+	var uc *net.UDPConn
+	err := l.do(Client, func() (err error) {
+		uc, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(
+			netip.AddrPortFrom(netip.MustParseAddr(host), 0)))
+		return err
+	})
+	return uc, err
 }
