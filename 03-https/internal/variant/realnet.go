@@ -35,7 +35,8 @@ type Real struct {
 
 // Serve serves GET / over HTTPS on ln, with a certificate from ca, until
 // ctx ends, noting each handshake.
-func Serve(ctx context.Context, ln net.Listener, ca *certs.CA, tl *timeline.Timeline, r Real) error {
+func Serve(ctx context.Context, ln net.Listener, ca *certs.CA,
+	tl *timeline.Timeline, r Real) error {
 	cfg, err := ca.ServerConfig()
 	if err != nil {
 		return err
@@ -259,7 +260,8 @@ func (r *Real) Flags(fs *flag.FlagSet) {
 // ServeMode returns a demo's -serve: Serve on addr with a fresh CA, whose
 // certificate it writes to a file, and how to try it (try gets the file
 // and the port).
-func ServeMode(r *Real, try func(caFile, port string) string) func(context.Context, string, *timeline.Timeline) error {
+func ServeMode(r *Real, try func(caFile, port string) string,
+) func(context.Context, string, *timeline.Timeline) error {
 	return func(ctx context.Context, addr string, tl *timeline.Timeline) error {
 		ln, err := Listen(addr, *r, tl)
 		if err != nil {

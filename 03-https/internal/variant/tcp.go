@@ -182,7 +182,8 @@ func (c *closeHook) Close() error {
 
 // get sends GET url through rt and reads the whole response, noting when
 // its first byte arrived.
-func get(ctx context.Context, rt http.RoundTripper, url string) (lab.Result, *tls.ConnectionState, error) {
+func get(ctx context.Context, rt http.RoundTripper, url string,
+) (lab.Result, *tls.ConnectionState, error) {
 	var res lab.Result
 	var mu sync.Mutex
 	trace := &httptrace.ClientTrace{GotFirstResponseByte: func() {

@@ -193,7 +193,8 @@ func (c *tlsConn) openEarly(d *tlsDir, rec earlytls.Record) []string {
 }
 
 // content names the messages in a record's (decrypted) content.
-func (c *tlsConn) content(d *tlsDir, typ earlytls.ContentType, b []byte, open, close string) []string {
+func (c *tlsConn) content(d *tlsDir, typ earlytls.ContentType, b []byte,
+	left, right string) []string {
 	switch typ {
 	case earlytls.TypeHandshake:
 		var out []string
@@ -209,7 +210,7 @@ func (c *tlsConn) content(d *tlsDir, typ earlytls.ContentType, b []byte, open, c
 			}
 			msg := d.hs[:4+n]
 			c.handshake(msg)
-			out = append(out, open+handshakeName(msg[0])+close)
+			out = append(out, left+handshakeName(msg[0])+right)
 			d.hs = d.hs[4+n:]
 		}
 		if len(d.hs) == 0 {
@@ -218,14 +219,14 @@ func (c *tlsConn) content(d *tlsDir, typ earlytls.ContentType, b []byte, open, c
 		return out
 	case earlytls.TypeAlert:
 		if len(b) != 2 {
-			return []string{open + "Alert" + close}
+			return []string{left + "Alert" + right}
 		}
-		return []string{open + "Alert: " +
-			strings.TrimPrefix(tls.AlertError(b[1]).Error(), "tls: ") + close}
+		return []string{left + "Alert: " +
+			strings.TrimPrefix(tls.AlertError(b[1]).Error(), "tls: ") + right}
 	case earlytls.TypeApplicationData:
-		return []string{open + appData(b) + close}
+		return []string{left + appData(b) + right}
 	}
-	return []string{open + typ.String() + close}
+	return []string{left + typ.String() + right}
 }
 
 // handshake notes what the hellos tell the follower: the randoms, the

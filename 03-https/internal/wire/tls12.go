@@ -52,7 +52,8 @@ func prf12(h func() hash.Hash, secret []byte, label string, seed []byte, n int) 
 // tls12Keys derives both directions' record keys from the master secret
 // (RFC 5246 Section 6.3): client write key, server write key, client IV,
 // server IV.
-func tls12Keys(suite uint16, master, clientRandom, serverRandom []byte) (client, server *gcm12, err error) {
+func tls12Keys(suite uint16, master, clientRandom, serverRandom []byte,
+) (client, server *gcm12, err error) {
 	h, keyLen, ok := tls12Suite(suite)
 	if !ok {
 		return nil, nil, errors.New("wire: not an AES-GCM suite")
