@@ -161,3 +161,21 @@ func FirstFlight(pkts []Packet) []byte {
 	}
 	return out
 }
+
+// FirstDatagrams returns the UDP payloads the client sent before the
+// server sent any: with QUIC 0-RTT, the Initial packets and the 0-RTT
+// packets, which an attacker on the path would copy and replay.
+func FirstDatagrams(pkts []Packet) [][]byte {
+	var out [][]byte
+	for _, p := range pkts {
+		seg, ok := parse(p)
+		if !ok || seg.proto != protoUDP || p.Dropped {
+			continue
+		}
+		if !p.Up {
+			break
+		}
+		out = append(out, append([]byte(nil), seg.payload...))
+	}
+	return out
+}

@@ -125,5 +125,21 @@ func FuzzDescribe(f *testing.F) {
 			t.Fatalf("got %d messages for %d packets", len(ms), len(pkts))
 		}
 		FirstFlight(pkts)
+		FirstDatagrams(pkts)
 	})
+}
+
+func TestFirstDatagrams(t *testing.T) {
+	udp := func(up bool, payload string) Packet {
+		ip := make([]byte, 28)
+		ip[0] = 0x45
+		binary.BigEndian.PutUint16(ip[2:], uint16(28+len(payload)))
+		ip[9] = protoUDP
+		return Packet{Up: up, Data: append(ip, payload...)}
+	}
+	got := FirstDatagrams([]Packet{udp(true, "initial"), udp(true, "0-rtt"),
+		udp(false, "answer"), udp(true, "later")})
+	if len(got) != 2 || string(got[0]) != "initial" || string(got[1]) != "0-rtt" {
+		t.Errorf("got %q, want the two datagrams before the answer", got)
+	}
 }
