@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"backend-protocols/02-protocols/osi/layers"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/netem"
 	"backend-protocols/internal/timeline"
 )
@@ -82,7 +83,7 @@ type mtuResult struct {
 // setPMTUDisc sets IP_MTU_DISCOVER: IP_PMTUDISC_DONT sends with DF clear
 // (routers may fragment), IP_PMTUDISC_DO with DF set (they may not).
 func setPMTUDisc(c net.Conn, mode int) error {
-	return control(c, func(fd int) error {
+	return kernel.Control(c.(*net.UDPConn), func(fd int) error {
 		return unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, mode)
 	})
 }
@@ -90,27 +91,11 @@ func setPMTUDisc(c net.Conn, mode int) error {
 // pathMTU reads IP_MTU: the path MTU the kernel knows for a connected socket.
 func pathMTU(c net.Conn) (int, error) {
 	var mtu int
-	err := control(c, func(fd int) (err error) {
+	err := kernel.Control(c.(*net.UDPConn), func(fd int) (err error) {
 		mtu, err = unix.GetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU)
 		return err
 	})
 	return mtu, err
-}
-
-func control(c net.Conn, f func(fd int) error) error {
-	uc, ok := c.(*net.UDPConn)
-	if !ok {
-		return fmt.Errorf("not UDP: %T", c)
-	}
-	rc, err := uc.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
-		return err
-	}
-	return ferr
 }
 
 // waitUntil polls cond for up to probeTimeout: ICMP errors and fragments

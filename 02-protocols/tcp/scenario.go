@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/timeline"
 )
 
@@ -261,7 +262,7 @@ func info(tl *timeline.Timeline, res *result) error {
 	i, si := res.Info, res.ServerInfo
 	tl.Send("client", "server", "%d MiB in %s", total>>20, timeline.Ms(took))
 	tl.Printf("client (sender) TCP_INFO:")
-	tl.Printf("  state          %s", tcpStates[int(i.State)])
+	tl.Printf("  state          %s", kernel.TCPState(i.State))
 	tl.Printf("  rtt            %dµs (variance %dµs, min %dµs)", i.Rtt, i.Rttvar, i.Min_rtt)
 	tl.Printf("  cwnd           %d segments of %d bytes (mss), ssthresh %d",
 		i.Snd_cwnd, i.Snd_mss, i.Snd_ssthresh)

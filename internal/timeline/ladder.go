@@ -69,8 +69,8 @@ func Ladder(w io.Writer, events []Event, left, right string) {
 				arrow(m.Text, m.From == left))
 		}
 	}
-	fmt.Fprintf(&sb, "%10s  %d flights, %d round trips\n", "",
-		len(flights), RoundTrips(flights))
+	fmt.Fprintf(&sb, "%10s  %s, %s\n", "", plural(len(flights), "flight"),
+		plural(RoundTrips(flights), "round trip"))
 	io.WriteString(w, sb.String())
 }
 
@@ -93,4 +93,12 @@ func (t *Timeline) Ladder(left, right string) {
 	var sb strings.Builder
 	Ladder(&sb, t.Events(), left, right)
 	t.Printf("%s", strings.TrimRight(sb.String(), "\n"))
+}
+
+// plural writes a count with its noun: "1 flight", "2 flights".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -161,7 +161,7 @@ func TestLadder(t *testing.T) {
 	if !strings.Contains(lines[5], "…") {
 		t.Errorf("long label not shortened: %q", lines[5])
 	}
-	if !strings.HasSuffix(lines[6], "3 flights, 1 round trips") {
+	if !strings.HasSuffix(lines[6], "3 flights, 1 round trip") {
 		t.Errorf("got summary %q", lines[6])
 	}
 }
