@@ -73,6 +73,11 @@ func (c *Config) tlsConfig(client bool) (*tls.Config, error) {
 	if client && t.ServerName == "" && !t.InsecureSkipVerify {
 		return nil, errors.New("earlytls: a client needs a ServerName")
 	}
+	if !client && c.Guard != nil {
+		if err := c.Guard.Protect(t); err != nil {
+			return nil, err
+		}
+	}
 	c.prepared, c.from = t, c.TLS
 	return t, nil
 }

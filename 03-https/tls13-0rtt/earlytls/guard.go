@@ -3,6 +3,7 @@ package earlytls
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/binary"
 	"sync"
 	"time"
@@ -16,6 +17,11 @@ import (
 // ClientHello with the same ticket, such as a copy an attacker captured
 // and replays, still resumes the session, but its early data is refused
 // and skipped, so the request in it never reaches the application.
+//
+// It works through crypto/tls's session hooks (Protect), so it serves any
+// server whose handshake is crypto/tls's: this package's, and a QUIC
+// server's (tls.Config.WrapSession and UnwrapSession are consulted in the
+// QUIC API too).
 //
 // A ticket older than TTL may not carry early data at all, so the guard
 // forgets identifiers after TTL without re-opening a replay window; when
@@ -53,6 +59,31 @@ func (g *TicketGuard) ttl() time.Duration {
 		return g.TTL
 	}
 	return time.Hour
+}
+
+// Protect installs the guard on a server's TLS configuration: random
+// session ticket keys (set once here, so that every clone of cfg, such as
+// the one a QUIC endpoint makes, seals and opens the same tickets), a
+// WrapSession that adds the guard's identifier to each new ticket, and an
+// UnwrapSession that refuses early data on a ticket seen before.
+func (g *TicketGuard) Protect(cfg *tls.Config) error {
+	var key [32]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return err
+	}
+	cfg.SetSessionTicketKeys([][32]byte{key})
+	cfg.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+		ss.Extra = append(ss.Extra, g.newID())
+		return cfg.EncryptTicket(cs, ss)
+	}
+	cfg.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+		ss, err := cfg.DecryptTicket(identity, cs)
+		if ss != nil && ss.EarlyData && !g.admit(ss.Extra) {
+			ss.EarlyData = false
+		}
+		return ss, err
+	}
+	return nil
 }
 
 // newID returns the extra data for a new ticket.

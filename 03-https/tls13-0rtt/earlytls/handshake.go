@@ -230,10 +230,10 @@ func (c *Conn) drainEvents() error {
 			c.out.prot[levelEarly] = nil
 			c.out.Unlock()
 		case tls.QUICResumeSession:
-			// A server deciding whether this ticket may carry early data.
-			if s := ev.SessionState; s != nil && s.EarlyData {
-				s.EarlyData = c.config.EarlyData &&
-					(c.config.Guard == nil || c.config.Guard.admit(s.Extra))
+			// A server deciding whether this ticket may carry early data
+			// (the guard, if any, has had its say in UnwrapSession).
+			if s := ev.SessionState; s != nil && !c.config.EarlyData {
+				s.EarlyData = false
 			}
 		case tls.QUICHandshakeDone:
 			if err := c.handshakeDone(); err != nil {
@@ -275,9 +275,6 @@ func (c *Conn) setWriteSecret(ev tls.QUICEvent) error {
 func (c *Conn) handshakeDone() error {
 	if !c.isClient {
 		opts := tls.QUICSessionTicketOptions{EarlyData: c.config.EarlyData}
-		if c.config.Guard != nil {
-			opts.Extra = [][]byte{c.config.Guard.newID()}
-		}
 		if err := c.q.SendSessionTicket(opts); err != nil {
 			return err
 		}
