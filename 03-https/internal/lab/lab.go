@@ -216,6 +216,10 @@ func (l *Lab) ns(h Host) *netns.NS {
 	return l.chain.Server()
 }
 
+// Do runs f in host h's namespace (on loopback, just runs it): sockets f
+// makes belong to that host, as with a QUIC engine that makes its own.
+func (l *Lab) Do(h Host, f func() error) error { return l.do(h, f) }
+
 // do runs f in host h's namespace (on loopback, just runs it).
 func (l *Lab) do(h Host, f func() error) error {
 	if n := l.ns(h); n != nil {

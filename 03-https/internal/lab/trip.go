@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,9 @@ type Trip struct {
 	// whether the server took the request as 0-RTT early data.
 	Resumed   bool
 	EarlyData bool
+	// EarlyHeld says the server took the request as early data but
+	// answered it only after the handshake completed.
+	EarlyHeld bool
 	// Events are the trip's packets as a ladder's Send events between
 	// "client" and "server", named by wire.Describe with the lab's keys
 	// and timed from the trip's start; bare acknowledgements after the
@@ -167,4 +171,42 @@ func Report(tl *timeline.Timeline, t Trip) {
 	if len(t.Notes) > 0 {
 		tl.Printf("  %s", strings.Join(t.Notes, "; "))
 	}
+}
+
+// SentPacket is a packet an endpoint reports sending (from a QUIC
+// engine's trace, which sees inside the encryption), for a ladder that
+// names what the capture cannot read.
+type SentPacket struct {
+	At     time.Time
+	Client bool
+	Text   string
+	Quiet  bool // only acknowledges: left off the ladder
+}
+
+// Ladder returns ladder events for trip from packets the endpoints report
+// sending, kept by the same window as the capture's (what the client
+// sent until the first byte, what the server sent early enough to arrive
+// by then). Use it where the capture can only name packets by their
+// headers, as with QUIC.
+func (l *Lab) Ladder(t Trip, logs ...[]SentPacket) []timeline.Event {
+	var all []SentPacket
+	for _, log := range logs {
+		all = append(all, log...)
+	}
+	slices.SortStableFunc(all, func(a, b SentPacket) int { return a.At.Compare(b.At) })
+	end := t.Start + t.TTFB
+	var out []timeline.Event
+	for _, p := range all {
+		at := l.cap.since(p.At)
+		if p.Quiet || at < t.Start || at > end || !p.Client && at > end-l.cfg.RTT/4 {
+			continue
+		}
+		e := timeline.Event{At: at - t.Start, Kind: timeline.Send,
+			From: "server", To: "client", Text: p.Text}
+		if p.Client {
+			e.From, e.To = "client", "server"
+		}
+		out = append(out, e)
+	}
+	return out
 }

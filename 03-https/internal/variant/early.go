@@ -35,6 +35,10 @@ type EarlyStats struct {
 	Early    int // requests served from early data
 	TooEarly int // requests in early data answered 425
 	Late     int // requests after the handshake
+	// Held counts the requests from early data (of Early and TooEarly)
+	// that reached the handler only once the handshake had completed:
+	// the server took the 0-RTT data but did not answer at 0.5-RTT.
+	Held int
 }
 
 type connKey struct{}

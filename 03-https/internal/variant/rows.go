@@ -36,7 +36,33 @@ func Rows() []Row {
 		tlsRow("TFO + TLS 1.3", tls.VersionTLS13, true, 2, 1),
 		earlyRow("TCP + TLS 1.3 0-RTT", false, 2),
 		earlyRow("TFO + TLS 1.3 0-RTT", true, 1),
+		quicRow("QUIC", false, 2),
+		quicRow("QUIC 0-RTT", true, 1),
 	}
+}
+
+// quicRow measures HTTP/3 over QUIC: a first visit, or with early a visit
+// in 0-RTT after one that leaves a ticket.
+func quicRow(name string, early bool, predicted int) Row {
+	return Row{Name: name, Predicted: predicted,
+		Measure: func(ctx context.Context, l *lab.Lab) (lab.Trip, error) {
+			s, err := StartQUIC(l, early, early)
+			if err != nil {
+				return lab.Trip{}, err
+			}
+			defer s.Close()
+			c := s.Client()
+			if early {
+				if _, err := c.Fetch(ctx, name, 2, http.MethodGet); err != nil {
+					return lab.Trip{}, err
+				}
+			}
+			t, err := c.Fetch(ctx, name, predicted, http.MethodGet)
+			if err == nil && early && !t.EarlyData {
+				err = fmt.Errorf("%s: the server refused the 0-RTT data", name)
+			}
+			return t, err
+		}}
 }
 
 // earlyRow measures a GET sent as TLS 1.3 early data, after a first visit
