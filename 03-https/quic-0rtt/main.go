@@ -112,9 +112,9 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (report, e
 	tl.Printf("")
 	lab.PrintTable(tl, []lab.Trip{r.Full, r.Early, r.Post})
 	if r.Early.EarlyHeld {
-		tl.Printf("\nQUIC 0-RTT measured 2 RTT, not 1: the server took the request in "+
-			"0-RTT packets but the QUIC engine serves it only once the handshake is "+
-			"done (a server's streams open at handshake completion), so the answer "+
+		tl.Printf("\nQUIC 0-RTT measured 2 RTT, not 1: the server took the request in " +
+			"0-RTT packets but the QUIC engine serves it only once the handshake is " +
+			"done (a server's streams open at handshake completion), so the answer " +
 			"waits for the client's Finished. See 03-https/README.md.")
 	}
 	if !l.Emulated() {

@@ -55,7 +55,7 @@ func StartQUIC(l *lab.Lab, early, guard bool) (*QUICServer, error) {
 	}
 	s.srv = &h3.Server{Handler: http.HandlerFunc(s.handle), TLSConfig: cfg,
 		QUICConfig: &quic.Config{Allow0RTT: early, Trace: s.trace.side(false)},
-		ErrorLog: quietLog()}
+		ErrorLog:   quietLog()}
 	qcfg, err := s.srv.EndpointConfig()
 	if err != nil {
 		return nil, err
