@@ -194,8 +194,8 @@ func request(br *bufio.Reader, w io.Writer, method, host string) (int, error) {
 		return 0, err
 	}
 	if method == http.MethodPost {
-		req.Body = io.NopCloser(strings.NewReader("order=1"))
-		req.ContentLength = 7
+		req.Body = io.NopCloser(strings.NewReader(postBody))
+		req.ContentLength = int64(len(postBody))
 	}
 	// Request.Write buffers and flushes once: one Write, so with a
 	// ticket the request leaves with the ClientHello.
@@ -206,15 +206,7 @@ func request(br *bufio.Reader, w io.Writer, method, host string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	if err != nil {
-		return 0, err
-	}
-	if resp.StatusCode == http.StatusOK && string(body) != Body {
-		return 0, fmt.Errorf("got body %q, want %q", body, Body)
-	}
-	return resp.StatusCode, nil
+	return readResponse(resp)
 }
 
 // firstByte notes when its first Read returned data.

@@ -278,7 +278,7 @@ func (c *QUICClient) Fetch(ctx context.Context, name string, predicted int,
 func h3Request(ctx context.Context, rt http.RoundTripper, method, url string) (int, error) {
 	var body io.Reader
 	if method == http.MethodPost {
-		body = strings.NewReader("order=1")
+		body = strings.NewReader(postBody)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
@@ -288,15 +288,7 @@ func h3Request(ctx context.Context, rt http.RoundTripper, method, url string) (i
 	if err != nil {
 		return 0, err
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	if err != nil {
-		return 0, err
-	}
-	if resp.StatusCode == http.StatusOK && string(b) != Body {
-		return 0, fmt.Errorf("got body %q, want %q", b, Body)
-	}
-	return resp.StatusCode, nil
+	return readResponse(resp)
 }
 
 // packetLog keeps the packets one side sent, from the QUIC engine's

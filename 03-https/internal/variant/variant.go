@@ -8,6 +8,7 @@ package variant
 import (
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -74,3 +75,20 @@ func tlsNotes(cs *tls.ConnectionState) []string {
 
 // newCache returns a client's session cache.
 func newCache() tls.ClientSessionCache { return tls.NewLRUClientSessionCache(4) }
+
+// postBody is what a POST sends.
+const postBody = "order=1"
+
+// readResponse reads and closes resp's body and checks that a 200 carries
+// Body; it returns the status code.
+func readResponse(resp *http.Response) (int, error) {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode == http.StatusOK && string(b) != Body {
+		return 0, fmt.Errorf("got %s %q, want %q", resp.Status, b, Body)
+	}
+	return resp.StatusCode, nil
+}
