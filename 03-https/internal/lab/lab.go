@@ -9,9 +9,9 @@
 // Fast Open and UDP all pay for the path. Elsewhere the lab falls back to
 // loopback, with internal/netem's TCP and UDP relays delaying the bytes;
 // there a TCP handshake costs nothing (the relay completes it locally),
-// Fast Open cannot be shown, and the capture sees each write, not each
-// packet. Lab.Fallback says why, and the demos print what they could not
-// measure.
+// Fast Open cannot be shown, and the capture sees each TCP write, not each
+// packet, and no UDP at all. Lab.Fallback says why, and the demos print
+// what they could not measure.
 package lab
 
 import (

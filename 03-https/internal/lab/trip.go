@@ -156,9 +156,13 @@ func (t Trip) Has(text string) bool {
 // Report prints the trip to tl: its ladder, then the time to the first
 // byte against the prediction, and the bytes on the wire.
 func Report(tl *timeline.Timeline, t Trip) {
-	var sb strings.Builder
-	timeline.Ladder(&sb, t.Events, "client", "server")
-	tl.Printf("%s", strings.TrimRight(sb.String(), "\n"))
+	if len(t.Events) > 0 {
+		var sb strings.Builder
+		timeline.Ladder(&sb, t.Events, "client", "server")
+		tl.Printf("%s", strings.TrimRight(sb.String(), "\n"))
+	} else {
+		tl.Printf("  (no ladder: nothing was captured)")
+	}
 	up, upB, down, downB := t.Bytes()
 	what := "packets"
 	if !t.Emulated {

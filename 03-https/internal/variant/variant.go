@@ -1,8 +1,11 @@
 // Package variant holds the ways to fetch one HTTPS resource that chapter
 // 3 measures, each as a server on a lab's server host and a client on its
 // client host: TCP with TLS 1.2 or TLS 1.3, full or resumed, with or
-// without TCP Fast Open, and TLS 1.3 with 0-RTT early data. Each demo of
-// the chapter drives one of them; compare drives them all.
+// without TCP Fast Open; TLS 1.3 with 0-RTT early data over TCP (the
+// earlytls engine); HTTP/3 over QUIC, with or without 0-RTT (the engines
+// of 02-protocols/http3). Each demo of the chapter drives some of them;
+// compare drives them all. Real mode (-serve, -connect) serves or fetches
+// on a real network instead of the lab.
 package variant
 
 import (
