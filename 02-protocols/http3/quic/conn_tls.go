@@ -268,6 +268,13 @@ func (c *Conn) installSecret(e tls.QUICEvent) error {
 	case tls.QUICEncryptionLevelApplication:
 		if write {
 			err = c.app.install(k, nil)
+			if c.isServer && c.zeroRTTState == earlyAccepted {
+				// 0.5-RTT (RFC 9001, 4.1.1): a server that accepted
+				// early data may open streams and answer it before the
+				// client's Finished arrives, so a 0-RTT request costs
+				// one round trip.
+				c.closeReady()
+			}
 		} else {
 			err = c.app.install(nil, k)
 		}
