@@ -113,9 +113,8 @@ func scenario(ctx context.Context, tl *timeline.Timeline, cfg config) (report, e
 	lab.PrintTable(tl, []lab.Trip{r.Full, r.Early, r.Post})
 	if r.Early.EarlyHeld {
 		tl.Printf("\nQUIC 0-RTT measured 2 RTT, not 1: the server took the request in " +
-			"0-RTT packets but the QUIC engine serves it only once the handshake is " +
-			"done (a server's streams open at handshake completion), so the answer " +
-			"waits for the client's Finished. See 03-https/README.md.")
+			"0-RTT packets but answered only once the handshake was done, not at " +
+			"0.5-RTT (RFC 9001 section 4.1.1).")
 	}
 	if !l.Emulated() {
 		tl.Printf("\nOn loopback the UDP relay delays every datagram, so the round "+
@@ -180,9 +179,8 @@ func replay(ctx context.Context, tl *timeline.Timeline, l *lab.Lab,
 			return fmt.Errorf("replay: the guarded server served the copy")
 		}
 	case r.Refused == 0 && r.Held:
-		tl.Note("server", "took the copy's 0-RTT data; like visit 2's, the request waits "+
-			"for the handshake, which the attacker cannot finish: not served, by luck of "+
-			"the engine (it answers no request at 0.5-RTT), not by design")
+		tl.Note("server", "took the copy's 0-RTT data but held the request for a "+
+			"handshake the attacker cannot finish: not served")
 	default:
 		tl.Note("server", "the ticket had carried 0-RTT data before: 0-RTT refused, "+
 			"its packets dropped undecrypted; the GET never reached the handler")
