@@ -50,8 +50,21 @@ type Claims struct {
 var hs256Header = b64.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
 
 // b64 is base64url without padding (RFC 7515 section 2); Strict refuses
-// non-zero trailing bits, so one token has one spelling.
+// non-zero trailing bits. Go's decoder still skips CR and LF, so segment
+// first refuses any byte outside the alphabet: one token, one spelling.
 var b64 = base64.RawURLEncoding.Strict()
+
+// segment decodes one dot-separated part of a token.
+func segment(s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '_') {
+			return nil, fmt.Errorf("byte %q is not base64url", c)
+		}
+	}
+	return b64.DecodeString(s)
+}
 
 // Signer signs and verifies tokens with one secret key.
 type Signer struct {
@@ -99,7 +112,7 @@ func (s *Signer) Verify(tok string) (Claims, error) {
 	if len(parts) != 3 {
 		return c, fmt.Errorf("%w: %d parts, want 3", ErrMalformed, len(parts))
 	}
-	hdr, err := b64.DecodeString(parts[0])
+	hdr, err := segment(parts[0])
 	if err != nil {
 		return c, fmt.Errorf("%w: header: %v", ErrMalformed, err)
 	}
@@ -119,7 +132,7 @@ func (s *Signer) Verify(tok string) (Claims, error) {
 	if h.Crit != nil || h.Typ != nil && *h.Typ != "JWT" {
 		return c, fmt.Errorf("%w: header %s", ErrMalformed, hdr)
 	}
-	sig, err := b64.DecodeString(parts[2])
+	sig, err := segment(parts[2])
 	if err != nil || len(sig) != sha256.Size {
 		return c, fmt.Errorf("%w: %d-byte signature", ErrSignature, len(sig))
 	}
@@ -129,7 +142,7 @@ func (s *Signer) Verify(tok string) (Claims, error) {
 		return c, ErrSignature
 	}
 	// Signed by us: now the claims may be read.
-	payload, err := b64.DecodeString(parts[1])
+	payload, err := segment(parts[1])
 	if err != nil {
 		return c, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
 	}

@@ -71,6 +71,10 @@ func attacks(s *Signer, good string) []forgery {
 		{"fractional exp", forge(`{"alg":"HS256"}`, `{"sub":"alice","exp":9e99}`, hs256),
 			ErrMalformed},
 		{"padded base64", parts[0] + "=." + parts[1] + "." + parts[2], ErrMalformed},
+		// Go's base64 decoder skips CR and LF: the same signature, spelled
+		// twice, must not pass (found by FuzzVerify).
+		{"newline in signature", parts[0] + "." + parts[1] + "." + parts[2][:5] + "\n" + parts[2][5:],
+			ErrSignature},
 		{"huge", strings.Repeat("a", maxToken+1), ErrMalformed},
 	}...)
 }
