@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/binary"
 	"errors"
-	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -46,43 +45,16 @@ type capture struct {
 // startCapture opens a packet socket on dev inside ns and reads from it
 // until stop. It needs CAP_NET_RAW in the namespace.
 func startCapture(ns *netns.NS, dev string) (*capture, error) {
-	fd := -1
-	err := ns.Do(func() error {
-		ifi, err := net.InterfaceByName(dev)
-		if err != nil {
-			return err
-		}
-		// Protocol 0 receives nothing until bind names the interface and
-		// ETH_P_ALL, so no frame of another interface slips in.
-		fd, err = unix.Socket(unix.AF_PACKET,
-			unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
-		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1); err != nil {
-			return err
-		}
-		return unix.Bind(fd, &unix.SockaddrLinklayer{
-			Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index})
+	f, rc, err := ns.PacketSocket(dev, func(fd int) error {
+		return unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1)
 	})
 	if err != nil {
-		if fd >= 0 {
-			unix.Close(fd)
-		}
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), "packet:"+dev)
-	rc, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	c := &capture{f: f, rc: rc, done: make(chan struct{})}
 	go c.loop()
 	return c, nil
 }
-
-func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 func (c *capture) loop() {
 	defer close(c.done)

@@ -26,19 +26,7 @@ type packetConn struct {
 const ethHeader = 14
 
 func openPacket(ns *netns.NS, dev string) (*packetConn, error) {
-	fd := -1
-	err := ns.Do(func() error {
-		ifi, err := net.InterfaceByName(dev)
-		if err != nil {
-			return err
-		}
-		// Protocol 0 receives nothing until bind names the interface, so
-		// no frame of another interface slips in.
-		fd, err = unix.Socket(unix.AF_PACKET,
-			unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
+	f, rc, err := ns.PacketSocket(dev, func(fd int) error {
 		// Our own sends show up as PACKET_OUTGOING copies; the option
 		// (Linux 4.20) drops them in the kernel, read skips them too.
 		unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
@@ -49,25 +37,13 @@ func openPacket(ns *netns.NS, dev string) (*packetConn, error) {
 		}
 		// Best effort: the kernel caps it at net.core.rmem_max.
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20)
-		return unix.Bind(fd, &unix.SockaddrLinklayer{
-			Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index})
+		return nil
 	})
 	if err != nil {
-		if fd >= 0 {
-			unix.Close(fd)
-		}
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), "packet:"+dev)
-	rc, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	return &packetConn{f: f, rc: rc}, nil
 }
-
-func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // read returns the next frame that arrived on the interface and when the
 // kernel received it.
