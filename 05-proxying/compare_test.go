@@ -5,7 +5,7 @@
 //
 //	go test -run '^$' -bench Compare -benchtime 2s ./05-proxying
 //
-// The three backends run as processes of their own (testdata/backend), and
+// The three backends run as processes of their own (this test binary, started again as a backend), and
 // each proxy as its own process (`-serve -backends`, built from this
 // chapter) in front of them, so the CPU time of each can be read from
 // /proc/PID/stat. The load comes from internal/timing's Load (and, if
@@ -155,11 +155,10 @@ type rig struct {
 func newRig(tb testing.TB) *rig {
 	tb.Helper()
 	// Three backends, each its own process, behind every path.
-	bin := binary(tb, "backend")
 	var addrs []string
 	var pids []int
 	for _, name := range []string{"b1", "b2", "b3"} {
-		b := crowd.Start(tb, bin, "-name", name)
+		b := startBackend(tb, name)
 		addrs = append(addrs, b.Addr)
 		pids = append(pids, b.Cmd.Process.Pid)
 	}

@@ -91,7 +91,7 @@ func TestSpliceUnderStrace(t *testing.T) {
 	if _, err := exec.LookPath("strace"); err != nil {
 		t.Skip("strace not installed")
 	}
-	backend := crowd.Start(t, binary(t, "backend"), "-name", "b1")
+	backend := startBackend(t, "b1")
 	bin := binary(t, "l4-lb")
 	const n = 64 << 20
 	got := map[string]map[string]int{}
