@@ -3,6 +3,7 @@ package netem
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -207,13 +208,22 @@ func TestUDPEchoAndCounts(t *testing.T) {
 // waitPackets waits until the link has seen n packets going up.
 func waitPackets(t *testing.T, l *Link, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for l.Up().Packets < n {
+	if !until(5*time.Second, func() bool { return l.Up().Packets >= n }) {
+		t.Fatalf("link saw %d of %d packets", l.Up().Packets, n)
+	}
+}
+
+// until polls cond every millisecond for up to d and reports whether it
+// came true.
+func until(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("link saw %d of %d packets", l.Up().Packets, n)
+			return false
 		}
 		time.Sleep(time.Millisecond)
 	}
+	return true
 }
 
 func TestLossDropsItsShare(t *testing.T) {
@@ -251,10 +261,7 @@ func TestLossDropsItsShare(t *testing.T) {
 	if s.Dropped < 70 || s.Dropped > 130 {
 		t.Errorf("got %d of %d dropped, want about 100", s.Dropped, n)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for got.Load() < int64(n-s.Dropped) && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	until(5*time.Second, func() bool { return got.Load() >= int64(n-s.Dropped) })
 	if g := got.Load(); g != int64(n-s.Dropped) {
 		t.Errorf("server got %d datagrams, want %d sent - %d dropped", g, n, s.Dropped)
 	}
@@ -445,8 +452,14 @@ func icmpError(t *testing.T, fd int) (typ, code uint8, from netip.Addr) {
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		_, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
-		if err == unix.EAGAIN && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
+		if errors.Is(err, unix.EAGAIN) {
+			// Wait for the kernel to queue an error: poll reports POLLERR
+			// without being asked.
+			left := time.Until(deadline)
+			if left <= 0 {
+				t.Fatal("no ICMP error arrived")
+			}
+			unix.Poll([]unix.PollFd{{Fd: int32(fd)}}, int(left.Milliseconds())+1)
 			continue
 		}
 		if err != nil {
