@@ -18,14 +18,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"backend-protocols/03-https/internal/wire"
 	"backend-protocols/internal/certs"
+	"backend-protocols/internal/kernel"
 	"backend-protocols/internal/netem"
 	"backend-protocols/internal/netns"
 )
@@ -229,43 +228,26 @@ func (l *Lab) do(h Host, f func() error) error {
 }
 
 // TCPCounters reads the host's TcpExt counters (the TCPFastOpen* family
-// among them) from its own /proc/net/netstat.
+// among them) from its own /proc/net/netstat, without the prefix.
 func (l *Lab) TCPCounters(h Host) (map[string]int64, error) {
-	var b []byte
+	var all map[string]int64
 	err := l.do(h, func() (err error) {
-		b, err = os.ReadFile("/proc/thread-self/net/netstat")
+		all, err = kernel.Netstat()
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return parseNetstat(string(b), "TcpExt:")
-}
-
-// parseNetstat reads the pairs of header and value lines of
-// /proc/net/netstat for one prefix.
-func parseNetstat(s, prefix string) (map[string]int64, error) {
-	lines := strings.Split(s, "\n")
-	for i := 0; i+1 < len(lines); i++ {
-		if !strings.HasPrefix(lines[i], prefix) ||
-			!strings.HasPrefix(lines[i+1], prefix) {
-			continue
+	m := make(map[string]int64)
+	for k, v := range all {
+		if name, ok := strings.CutPrefix(k, "TcpExt:"); ok {
+			m[name] = v
 		}
-		keys, vals := strings.Fields(lines[i]), strings.Fields(lines[i+1])
-		if len(keys) != len(vals) {
-			break
-		}
-		m := make(map[string]int64, len(keys))
-		for j := 1; j < len(keys); j++ {
-			v, err := strconv.ParseInt(vals[j], 10, 64)
-			if err != nil {
-				return nil, err
-			}
-			m[keys[j]] = v
-		}
-		return m, nil
 	}
-	return nil, fmt.Errorf("no %s counters in netstat", prefix)
+	if len(m) == 0 {
+		return nil, fmt.Errorf("no TcpExt counters in netstat")
+	}
+	return m, nil
 }
 
 // serverAddr joins the server host with port 0.

@@ -64,18 +64,6 @@ func TestUDPEcho(t *testing.T) {
 	}
 }
 
-func TestParseNetstat(t *testing.T) {
-	s := "TcpExt: SyncookiesSent TCPFastOpenActive\nTcpExt: 0 3\n" +
-		"IpExt: InNoRoutes\nIpExt: 7\n"
-	m, err := parseNetstat(s, "TcpExt:")
-	if err != nil || m["TCPFastOpenActive"] != 3 || len(m) != 2 {
-		t.Errorf("got %v, %v; want TCPFastOpenActive 3 of 2 counters", m, err)
-	}
-	if _, err := parseNetstat(s, "MPTcpExt:"); err == nil {
-		t.Error("got no error for a missing prefix")
-	}
-}
-
 // TestPcapHeader writes a capture and checks the file's framing: the
 // classic header with LINKTYPE_RAW, then each packet with its length.
 func TestPcapHeader(t *testing.T) {
